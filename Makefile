@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Every target creates .venv and installs requirements.txt into it first, when needed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# The official MNIST test files live outside the project; tests and reports find them here.
+export BACKPROP_MNIST_DIR ?= $(abspath $(CURDIR)/../shared/data/mnist)
+# Notebooks run on the kernel installed into .venv, whatever other kernels the machine has.
+export JUPYTER_PATH := $(abspath $(VENV)/share/jupyter)
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: help venv demo test lint bench release clean
+
+help:
+	@echo "make demo   train the reference network on the bundled data and save its figures"
+	@echo "make test   lint and run every test"
+	@echo "make bench  compare the course text's training recipe with the taught one"
+	@echo "make lint   ruff over the project's code"
+	@echo "make clean  remove the virtual environment and everything runs produced"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (backprop course)" >/dev/null
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python -m helpers.demo --out out/demo
+
+test: lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_training.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,0 +1,45 @@
+"""Training settings and minibatch order: given code shared by the notebooks, the demo and
+the benchmark, so that every one of them trains with the same recipe.
+
+Interface:
+    COURSE_RECIPE, TAUGHT_RECIPE: keyword arguments for ``L_layer_model``
+    minibatches(m, batch_size, rng) -> endless iterator of column indices (or None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+# The course text's recipe: weights scaled by 0.01 and a small step, full batch. It starts so
+# close to zero that the loss stays near ln 10 for hundreds of iterations.
+COURSE_RECIPE = {"init": "course", "learning_rate": 0.0075, "num_iterations": 2000}
+
+# The recipe the notebooks teach: He initialisation and minibatches of 64 with a larger step.
+# 1,500 steps are 24 passes over 4,000 images: about 2 s on 2 cores for 92-94% held-out accuracy.
+TAUGHT_RECIPE = {"init": "he", "learning_rate": 0.2, "num_iterations": 1500, "batch_size": 64}
+
+
+def minibatches(m: int, batch_size: int | None, rng: np.random.Generator) -> Iterator:
+    """Endless column indices of minibatches over ``m`` examples.
+
+    Args:
+        m: number of examples (columns of ``X``).
+        batch_size: examples per minibatch; None (or ``>= m``) means the full batch.
+        rng: a ``numpy.random.Generator``; the examples are reshuffled at every pass.
+
+    Yields:
+        ``None`` for the full batch (use ``X`` as it is), else an int array ``(batch_size,)``
+        of columns. An incomplete last batch of a pass is dropped, so every step sees
+        ``batch_size`` examples.
+    """
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}")
+    if batch_size is None or batch_size >= m:
+        while True:
+            yield None
+    while True:
+        order = rng.permutation(m)
+        for start in range(0, m - batch_size + 1, batch_size):
+            yield order[start : start + batch_size]
