@@ -35,7 +35,8 @@ demo: $(STAMP)
 	$(BIN)/python -m helpers.demo --out out/demo
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	# one BLAS thread per worker: two workers with two threads each would fight over 2 cores
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests benchmarks

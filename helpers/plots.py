@@ -1,0 +1,377 @@
+"""Plotting helpers for the backpropagation-on-MNIST course.
+
+Conventions (one example per COLUMN):
+    X  (784, m) floats in [0, 1], each column a 28x28 digit flattened row-major
+    y  (m,)     integer labels in [0, num_classes)
+    P  (10, m)  class probabilities, each column sums to 1
+
+Interface:
+    confusion_matrix(y_true, y_pred, num_classes=10) -> (num_classes, num_classes) int array
+    most_confused(y_true, P, n=12) -> (k,) int array of column indices, k <= n
+    plot_loss_curve(losses, *, ax=None, label=None, xlabel="iteration", log_scale=False,
+                    reference=None, reference_label=None) -> Figure
+    plot_digit_grid(X, y_true, y_pred=None, *, indices=None, n=24, ncols=8, title=None) -> Figure
+    plot_confusion_matrix(y_true, y_pred, *, ax=None, normalize=False, num_classes=10) -> Figure
+    plot_most_confused(X, y_true, P, *, n=12, ncols=6) -> Figure
+    save_figure(fig, path, dpi=100) -> Path
+
+Every plot function returns the matplotlib Figure it drew on (``ax.figure`` when an ``ax`` is
+given). Only the object-oriented API is used (``matplotlib.figure.Figure``, never pyplot), so
+nothing depends on a display or a GUI backend: figures can be saved on headless machines and
+display themselves when returned as the last expression of a Jupyter cell.
+No function modifies its inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "confusion_matrix",
+    "most_confused",
+    "plot_confusion_matrix",
+    "plot_digit_grid",
+    "plot_loss_curve",
+    "plot_most_confused",
+    "save_figure",
+]
+
+WRONG_COLOR = "red"
+RIGHT_COLOR = "black"
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _as_labels(y: object, name: str, num_classes: int | None = None) -> np.ndarray:
+    """Return ``y`` as a 1-D int array (a new array), checking dtype and range."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D of shape (m,), got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        # Accept floats such as 3.0 (e.g. labels loaded from CSV) but never silently round 2.7.
+        if not (np.issubdtype(arr.dtype, np.number) and np.all(arr == np.round(arr))):
+            raise ValueError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if num_classes is not None and arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        bad = arr[(arr < 0) | (arr >= num_classes)]
+        raise ValueError(
+            f"{name} has labels outside [0, {num_classes - 1}]: e.g. {bad[:5].tolist()}"
+        )
+    return arr
+
+
+def _check_same_length(**arrays: np.ndarray) -> int:
+    """Return the common length of the given 1-D arrays, or raise naming all of them."""
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{name} has {k}" for name, k in lengths.items())
+        raise ValueError(f"length mismatch: {detail} examples")
+    return next(iter(lengths.values()))
+
+
+def _as_images(X: object) -> tuple[np.ndarray, int]:
+    """Return ``X`` as a (d, m) array and the image side (d must be a perfect square)."""
+    arr = np.asarray(X, dtype=float)
+    if arr.ndim != 2:
+        raise ValueError(f"X must be 2-D of shape (784, m), one image per column; got {arr.shape}")
+    side = math.isqrt(arr.shape[0])
+    if side * side != arr.shape[0]:
+        raise ValueError(
+            f"X has {arr.shape[0]} rows, not a square image; expected (784, m) with one "
+            "example per column (did you pass X.T?)"
+        )
+    return arr, side
+
+
+def _as_probabilities(P: object, m: int) -> np.ndarray:
+    """Return ``P`` as a (num_classes, m) float array."""
+    arr = np.asarray(P, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != m:
+        raise ValueError(
+            f"P must have shape (num_classes, m) = (10, {m}), one column per example; "
+            f"got {arr.shape}"
+        )
+    return arr
+
+
+# --------------------------------------------------------------------------- pure NumPy
+
+
+def confusion_matrix(y_true: object, y_pred: object, num_classes: int = 10) -> np.ndarray:
+    """Count (true, predicted) pairs.
+
+    y_true, y_pred: (m,) integer labels in [0, num_classes).
+    Returns a (num_classes, num_classes) int array C with C[i, j] = number of examples of true
+    class i predicted as class j (rows = true, columns = predicted).
+    """
+    yt = _as_labels(y_true, "y_true", num_classes)
+    yp = _as_labels(y_pred, "y_pred", num_classes)
+    _check_same_length(y_true=yt, y_pred=yp)
+    # A flat bincount over pair ids is one vectorised pass, faster than np.add.at.
+    counts = np.bincount(yt * num_classes + yp, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes).astype(np.int64)
+
+
+def most_confused(y_true: object, P: object, n: int = 12) -> np.ndarray:
+    """Indices of the misclassified examples the model was most sure about.
+
+    y_true: (m,) integer labels; P: (num_classes, m) probabilities, one column per example.
+    Returns an int array of up to ``n`` column indices, sorted by the probability given to the
+    (wrong) predicted class, highest first; ties keep the original order. Empty if no mistakes.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    yt = _as_labels(y_true, "y_true")
+    probs = _as_probabilities(P, yt.size)
+    yt = _as_labels(yt, "y_true", probs.shape[0])
+    pred = probs.argmax(axis=0)
+    confidence = probs[pred, np.arange(probs.shape[1])]
+    wrong = np.flatnonzero(pred != yt)
+    order = np.argsort(-confidence[wrong], kind="stable")
+    return wrong[order][:n].astype(np.int64)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """Use the caller's axes if given, else a fresh pyplot-free figure with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _as_runs(
+    losses: Sequence[float] | np.ndarray | Mapping[str, Sequence[float]], label: str | None
+) -> dict[str | None, np.ndarray]:
+    """Normalise a single loss history or a {label: history} dict to a dict of 1-D arrays."""
+    runs = dict(losses) if isinstance(losses, Mapping) else {label: losses}
+    if not runs:
+        raise ValueError("plot_loss_curve: got an empty dict of runs, nothing to plot")
+    out = {}
+    for name, values in runs.items():
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim != 1:
+            raise ValueError(f"losses for {name!r} must be 1-D, got shape {arr.shape}")
+        if arr.size == 0:
+            what = "losses" if name is None else f"losses for run {name!r}"
+            raise ValueError(f"plot_loss_curve: {what} is empty, nothing to plot")
+        out[name] = arr
+    return out
+
+
+def plot_loss_curve(
+    losses: Sequence[float] | np.ndarray | Mapping[str, Sequence[float]],
+    *,
+    ax: Axes | None = None,
+    label: str | None = None,
+    xlabel: str = "iteration",
+    log_scale: bool = False,
+    reference: float | None = None,
+    reference_label: str | None = None,
+) -> Figure:
+    """Line plot of recorded losses.
+
+    losses: (k,) sequence of losses (x = 0..k-1), or a dict {run label: losses} to overlay
+        several runs (e.g. two training recipes) with a legend.
+    reference: optional value drawn as a dashed horizontal line, e.g. ``np.log(10)`` = the
+        cross-entropy of a uniform guess over 10 classes; labelled ``reference_label``.
+    log_scale: log y-axis (all losses must then be > 0).
+    """
+    runs = _as_runs(losses, label)
+    if log_scale and any(np.any(v[np.isfinite(v)] <= 0) for v in runs.values()):
+        raise ValueError("log_scale=True needs strictly positive losses")
+    fig, ax = _figure_and_axes(ax, (6.0, 4.0))
+    for name, values in runs.items():
+        ax.plot(np.arange(values.size), values, label=name)
+    if reference is not None:
+        text = reference_label or f"reference ({reference:.3f})"
+        ax.axhline(reference, linestyle="--", color="gray", linewidth=1, label=text)
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("loss")
+    ax.grid(True, alpha=0.3)
+    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
+        ax.legend()
+    return fig
+
+
+def _digit_grid(
+    X: np.ndarray,
+    side: int,
+    indices: np.ndarray,
+    titles: list[str],
+    colors: list[str],
+    ncols: int,
+    title: str | None,
+) -> Figure:
+    """Draw the columns ``indices`` of X as side x side images, one axes per image."""
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    k = len(indices)
+    ncols = min(ncols, k)
+    nrows = math.ceil(k / ncols)
+    fig = Figure(figsize=(1.3 * ncols, 1.5 * nrows + (0.4 if title else 0.0)), layout="constrained")
+    images = X[:, indices]
+    # Raw 0..255 pixels would saturate with vmax=1; pick the scale from the data shown.
+    vmax = 1.0 if images.size == 0 or images.max() <= 1.0 else 255.0
+    for i in range(k):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        # Row-major reshape of one column gives the upright digit (C order, as flattened).
+        ax.imshow(
+            images[:, i].reshape(side, side),
+            cmap="gray_r",
+            vmin=0.0,
+            vmax=vmax,
+            interpolation="nearest",
+        )
+        ax.set_title(titles[i], color=colors[i], fontsize=8)
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_digit_grid(
+    X: object,
+    y_true: object,
+    y_pred: object | None = None,
+    *,
+    indices: Sequence[int] | np.ndarray | None = None,
+    n: int = 24,
+    ncols: int = 8,
+    title: str | None = None,
+) -> Figure:
+    """Grid of digits titled "true 3", or "pred 5 / true 3" (red when wrong).
+
+    X: (784, m); y_true, y_pred: (m,) labels for ALL m columns (not just the shown ones).
+    indices: columns to show; default the first ``n`` columns.
+    """
+    images, side = _as_images(X)
+    yt = _as_labels(y_true, "y_true")
+    yp = None if y_pred is None else _as_labels(y_pred, "y_pred")
+    arrays = {"X columns": images[0], "y_true": yt} | ({} if yp is None else {"y_pred": yp})
+    m = _check_same_length(**arrays)
+    idx = np.arange(min(n, m)) if indices is None else np.asarray(indices, dtype=np.int64)
+    if idx.ndim != 1 or idx.size == 0:
+        raise ValueError("nothing to plot: indices is empty (or X has no columns)")
+    if idx.min() < 0 or idx.max() >= m:
+        raise ValueError(f"indices must lie in [0, {m - 1}], got {idx.min()}..{idx.max()}")
+    if yp is None:
+        titles = [f"true {yt[j]}" for j in idx]
+        colors = [RIGHT_COLOR] * idx.size
+    else:
+        titles = [f"pred {yp[j]} / true {yt[j]}" for j in idx]
+        colors = [RIGHT_COLOR if yp[j] == yt[j] else WRONG_COLOR for j in idx]
+    return _digit_grid(images, side, idx, titles, colors, ncols, title)
+
+
+def plot_confusion_matrix(
+    y_true: object,
+    y_pred: object,
+    *,
+    ax: Axes | None = None,
+    normalize: bool = False,
+    num_classes: int = 10,
+) -> Figure:
+    """Confusion-matrix image (rows = true, columns = predicted) with the value in each cell.
+
+    y_true, y_pred: (m,) labels. normalize=True shows row fractions (recall per true class);
+    rows with no examples show 0. The title gives the overall accuracy.
+    """
+    counts = confusion_matrix(y_true, y_pred, num_classes)
+    total = int(counts.sum())
+    if total == 0:
+        raise ValueError("plot_confusion_matrix: no examples, nothing to plot")
+    if normalize:
+        row_sums = counts.sum(axis=1, keepdims=True)
+        # where= avoids 0/0 warnings for classes absent from y_true.
+        values = np.divide(counts, row_sums, out=np.zeros(counts.shape), where=row_sums > 0)
+        vmax, fmt = 1.0, "{:.2f}"
+    else:
+        values = counts
+        vmax, fmt = max(int(counts.max()), 1), "{:d}"
+    fig, ax = _figure_and_axes(ax, (6.0, 6.0))
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=vmax, interpolation="nearest")
+    fontsize = 8 if num_classes <= 10 else 6
+    for i in range(num_classes):
+        for j in range(num_classes):
+            color = "white" if values[i, j] > vmax / 2 else "black"
+            ax.text(
+                j,
+                i,
+                fmt.format(values[i, j]),
+                ha="center",
+                va="center",
+                color=color,
+                fontsize=fontsize,
+            )
+    ticks = np.arange(num_classes)
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    accuracy = np.trace(counts) / total
+    ax.set_title(f"accuracy {accuracy:.2%} ({np.trace(counts)}/{total})")
+    return fig
+
+
+def plot_most_confused(
+    X: object, y_true: object, P: object, *, n: int = 12, ncols: int = 6
+) -> Figure:
+    """Grid of the ``n`` most confident mistakes, titled "pred 7 (0.98) / true 2".
+
+    X: (784, m); y_true: (m,); P: (10, m). With no mistakes, a figure saying so is returned.
+    """
+    images, side = _as_images(X)
+    probs = _as_probabilities(P, images.shape[1])
+    yt = _as_labels(y_true, "y_true", probs.shape[0])
+    _check_same_length(**{"X columns": images[0], "y_true": yt})
+    idx = most_confused(yt, probs, n)
+    if idx.size == 0:
+        fig = Figure(figsize=(4.0, 1.0), layout="constrained")
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "no misclassified examples", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    pred = probs[:, idx].argmax(axis=0)
+    titles = [
+        f"pred {p} ({probs[p, j]:.2f}) / true {yt[j]}" for p, j in zip(pred, idx, strict=True)
+    ]
+    return _digit_grid(
+        images,
+        side,
+        idx,
+        titles,
+        [WRONG_COLOR] * idx.size,
+        ncols,
+        title=f"{idx.size} most confident mistakes",
+    )
+
+
+# --------------------------------------------------------------------------- output
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
+    """Save ``fig`` as a PNG at ``path`` (".png" added if there is no suffix), creating parent
+    folders. Returns the path written. Works without a display: no pyplot involved."""
+    out = Path(path)
+    if out.suffix == "":
+        out = out.with_suffix(".png")
+    elif out.suffix.lower() != ".png":
+        raise ValueError(f"save_figure writes PNG files; got suffix {out.suffix!r} in {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi, format="png")
+    return out
