@@ -5,14 +5,13 @@ and inputs left untouched.
 Tolerance: float64 centred differences with h = 1e-5 agree with a correct analytic gradient to
 a relative error far below 1e-7. ReLU's kink is the one place they cannot agree (the two
 evaluations straddle it), so the inputs are drawn with every pre-activation at least 1e-3 away
-from zero (``small_network`` in conftest, ``away_from_kink`` here) and the bound stays 1e-7.
+from zero (``helpers.grading.random_network``, ``away_from_kink`` here) and the bound stays 1e-7.
 """
 
 import copy
 
 import numpy as np
 import pytest
-from conftest import small_network
 
 from helpers import reference as ref
 from helpers.forward import L_layer_forward, layer_forward, sigmoid
@@ -22,6 +21,7 @@ from helpers.gradcheck import (
     numerical_parameter_gradients,
     rel_error,
 )
+from helpers.grading import random_network as small_network
 
 TOLERANCE = 1e-7
 

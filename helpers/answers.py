@@ -1,0 +1,111 @@
+"""Use the functions you wrote in an earlier notebook of the series.
+
+In the course text everything lives in one file; here each step has its own notebook, and a
+later notebook loads the earlier answers from its neighbours in the same folder, so that the
+network you train at the end is built from your own code.
+
+    relu_backward, sigmoid_backward = load_answers(
+        "02_activation_backward.ipynb", "relu_backward", "sigmoid_backward")
+
+Only the notebook's answer cells and its set-up cells (tagged ``setup``) run; its tests and
+demonstrations do not. Loading never fails: when the notebook is missing, broken or unfinished,
+you get a function that explains which notebook to finish when you call it.
+
+Interface:
+    load_answers(notebook, *names, folder=None) -> one function, or a tuple of them
+    AnswerNotReady: the error raised by such a function (a NotImplementedError)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+
+class AnswerNotReady(NotImplementedError):
+    """An earlier notebook's function is missing, broken or not written yet."""
+
+
+def load_answers(notebook: str, *names: str, folder: str | Path | None = None):
+    """Load the functions ``names`` defined by the answer cells of ``notebook``.
+
+    Args:
+        notebook: file name of an earlier notebook, e.g. ``"01_loss.ipynb"``.
+        names: the functions to take from it.
+        folder: where the notebook is; by default the current folder (a notebook's own).
+
+    Returns:
+        The function, or a tuple of functions in the order of ``names``.
+    """
+    if not names:
+        raise ValueError("name at least one function to load")
+    path = Path(folder or Path.cwd()) / notebook
+    namespace, problem = _run_answer_cells(path)
+    functions = []
+    for name in names:
+        function = namespace.get(name)
+        if problem is not None:
+            functions.append(_not_ready(name, problem))
+        elif not callable(function):
+            functions.append(_not_ready(name, f"{notebook} does not define a function {name}"))
+        else:
+            functions.append(_explain_unfinished(function, notebook))
+    return functions[0] if len(functions) == 1 else tuple(functions)
+
+
+def _run_answer_cells(path: Path) -> tuple[dict, str | None]:
+    """Run the set-up and answer cells of a notebook; return its names and any problem."""
+    namespace: dict = {"__name__": f"answers_of_{path.stem}"}
+    if not path.exists():
+        return namespace, f"{path.name} was not found in {path.parent}"
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return namespace, f"{path.name} cannot be read as a notebook ({error})"
+    for cell in cells:
+        if cell.get("cell_type") != "code" or not _is_answer_or_setup(cell):
+            continue
+        source = "".join(cell.get("source", ""))
+        try:
+            exec(compile(_without_magics(source), str(path), "exec"), namespace)
+        except Exception as error:  # any mistake in the student's cell is reported, not raised
+            return namespace, f"a cell of {path.name} fails: {type(error).__name__}: {error}"
+    return namespace, None
+
+
+def _is_answer_or_setup(cell: dict) -> bool:
+    metadata = cell.get("metadata", {})
+    return bool(metadata.get("nbgrader", {}).get("solution")) or "setup" in metadata.get("tags", [])
+
+
+def _without_magics(source: str) -> str:
+    """Drop IPython-only lines (``%matplotlib``, ``!pip``), which plain Python cannot run."""
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
+
+
+def _not_ready(name: str, reason: str) -> Callable:
+    def not_ready(*args, **kwargs):
+        raise AnswerNotReady(f"{name} is not available: {reason}.")
+
+    not_ready.__name__ = name
+    return not_ready
+
+
+def _explain_unfinished(function: Callable, notebook: str) -> Callable:
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except AnswerNotReady:
+            raise
+        except NotImplementedError as error:
+            raise AnswerNotReady(
+                f"{function.__name__} in {notebook} is not finished yet: complete it there, "
+                "save that notebook, and run this notebook again"
+            ) from error
+
+    return wrapper

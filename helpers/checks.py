@@ -1,0 +1,149 @@
+"""Assertions for the notebooks' tests, with messages that say what is wrong and why it might be.
+
+A failed check names the array, then compares shapes (expected first), then reports the largest
+error and where it is, then adds a hint when the mistake looks like a common one (a missing
+``1/m``, a missing ``keepdims=True``, a transpose, a flipped sign).
+
+Interface:
+    assert_close(name, got, expected, *, m=None, rtol=1e-6, atol=1e-9)
+    assert_scalar_close(name, got, expected, *, rtol=1e-6, atol=1e-9)
+    assert_gradient(name, analytic, numeric, *, tolerance=1e-7)
+    assert_finite(name, got)
+    route_warnings_to_stdout()
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+
+from helpers.gradcheck import rel_error
+
+
+def route_warnings_to_stdout() -> None:
+    """Print Python and NumPy warnings to standard output instead of standard error.
+
+    The autograder scores a test cell 0 when it writes anything to stderr; a harmless NumPy
+    warning raised by a correct answer must not cost points, yet students should still see it.
+    """
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    warnings.showwarning = show
+
+
+def _as_array(name: str, got) -> np.ndarray:
+    if isinstance(got, tuple):
+        raise AssertionError(
+            f"{name} should be an array but is a tuple of {len(got)} items: "
+            "did you return several values where one was expected?"
+        )
+    if got is None:
+        raise AssertionError(f"{name} is None: did the function forget to `return` it?")
+    array = np.asarray(got)
+    if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
+        raise AssertionError(
+            f"{name} should hold numbers, got {type(got).__name__} of {array.dtype}"
+        )
+    return array
+
+
+def _shape_hint(got: tuple, expected: tuple) -> str:
+    if len(expected) == 2 and got == expected[::-1]:
+        return "it looks transposed: check which factor of the product needs .T"
+    if len(expected) == 2 and expected[1] == 1 and got == (expected[0],):
+        return "the column was flattened: sum with keepdims=True to keep shape (n, 1)"
+    if got == ():
+        return "it is a single number: did the sum run over every axis instead of one?"
+    if len(expected) == 2 and got == (expected[1],):
+        return "summed over the wrong axis: axis=0 adds down the rows, axis=1 along them"
+    return ""
+
+
+def _value_hint(got: np.ndarray, expected: np.ndarray, m: int | None) -> str:
+    def near(a, b):
+        return bool(np.allclose(a, b, rtol=1e-6, atol=1e-12))
+
+    if m and m > 1 and near(got, expected * m):
+        return f"every entry is m = {m} times too large: the mean needs a factor 1/m"
+    if m and m > 1 and near(got * m, expected):
+        return f"every entry is m = {m} times too small: 1/m was applied twice"
+    if np.any(expected) and near(got, -expected):
+        return "the sign is flipped"
+    if not np.any(got) and np.any(expected):
+        return "every entry is 0"
+    return ""
+
+
+def assert_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, atol=1e-9):
+    """Check an array against the expected one and explain the first difference found.
+
+    Args:
+        name: what the array is called in the exercise, e.g. ``"dW"``.
+        got: the student's array.
+        expected: the expected array.
+        m: the number of examples, when the array carries a ``1/m`` (for the hint).
+        rtol, atol: tolerances as in ``numpy.allclose``.
+    """
+    got = _as_array(name, got)
+    expected = np.asarray(expected)
+    if got.shape != expected.shape:
+        hint = _shape_hint(got.shape, expected.shape)
+        raise AssertionError(
+            f"{name}: expected shape {expected.shape}, got {got.shape}"
+            + (f"; {hint}" if hint else "")
+        )
+    assert_finite(name, got)
+    error = np.abs(got - expected)
+    bad = error > atol + rtol * np.abs(expected)
+    if np.any(bad):
+        where = np.unravel_index(np.argmax(np.where(bad, error, -1)), error.shape)
+        hint = _value_hint(got, expected, m)
+        raise AssertionError(
+            f"{name}: {np.count_nonzero(bad)} of {got.size} entries differ; the largest error is "
+            f"{error[where]:.3g} at index {list(map(int, where))} (expected {expected[where]:.6g}, "
+            f"got {got[where]:.6g})" + (f"; {hint}" if hint else "")
+        )
+
+
+def assert_scalar_close(name: str, got, expected, *, rtol=1e-6, atol=1e-9):
+    """Check a number (e.g. the loss) and say if it came back as an array instead."""
+    if np.ndim(got) != 0:
+        raise AssertionError(
+            f"{name} should be a single number, got an array of shape {np.shape(got)}: "
+            "sum over every entry (or take the mean) to reduce it"
+        )
+    assert_close(name, float(got), expected, rtol=rtol, atol=atol)
+
+
+def assert_gradient(name: str, analytic, numeric, *, m: int | None = None, tolerance=1e-7):
+    """Check a backward pass's gradient against a numerical one (from ``helpers.gradcheck``).
+
+    ``m``, the number of examples, lets the message spot a missing or doubled ``1/m``.
+    """
+    analytic = _as_array(name, analytic)
+    numeric = np.asarray(numeric)
+    if analytic.shape != numeric.shape:
+        hint = _shape_hint(analytic.shape, numeric.shape)
+        raise AssertionError(
+            f"{name}: expected shape {numeric.shape}, got {analytic.shape}"
+            + (f"; {hint}" if hint else "")
+        )
+    assert_finite(name, analytic)
+    error = rel_error(analytic, numeric)
+    if error > tolerance:
+        assert_close(name, analytic, numeric, m=m, rtol=tolerance, atol=tolerance)
+        raise AssertionError(f"{name}: relative error {error:.2e} against the numerical gradient")
+
+
+def assert_finite(name: str, got) -> None:
+    """Fail with a clear message when an array holds nan or inf."""
+    got = np.asarray(got)
+    if not np.all(np.isfinite(got)):
+        nan, inf = int(np.isnan(got).sum()), int(np.isinf(got).sum())
+        raise AssertionError(
+            f"{name} holds {nan} nan and {inf} inf values: a log or division of 0 somewhere?"
+        )
