@@ -12,6 +12,8 @@ export BACKPROP_MNIST_DIR ?= $(abspath $(CURDIR)/../shared/data/mnist)
 export JUPYTER_PATH := $(abspath $(VENV)/share/jupyter)
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
+# nbgrader runs tools (alembic) from the environment it is installed in.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: help venv demo test lint bench release clean
 
@@ -19,6 +21,7 @@ help:
 	@echo "make demo   train the reference network on the bundled data and save its figures"
 	@echo "make test   lint and run every test"
 	@echo "make bench  compare the course text's training recipe with the taught one"
+	@echo "make release  regenerate release/ from source/ with nbgrader"
 	@echo "make lint   ruff over the project's code"
 	@echo "make clean  remove the virtual environment and everything runs produced"
 
@@ -36,10 +39,15 @@ demo: $(STAMP)
 
 test: lint
 	# one BLAS thread per worker: two workers with two threads each would fight over 2 cores
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile \
+		tests source/backprop --nbval-lax --nbval-current-env
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests benchmarks
+
+# release/ is generated from source/ and committed; a test fails when the two drift apart.
+release: $(STAMP)
+	$(BIN)/nbgrader generate_assignment backprop --force
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py

@@ -1,0 +1,304 @@
+"""The notebook series: structure, signatures, release in sync, stubs that fail, and no leaks.
+
+The source notebooks themselves run under nbval (``make test`` passes ``--nbval-lax``); here we
+check what nbval cannot: the generated release and its relation to the source.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbgrader.preprocessors import ClearSolutions
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "source" / "backprop"
+RELEASE = ROOT / "release" / "backprop"
+
+# The course text's functions, notebook by notebook, with their exact parameters.
+EXERCISES = {
+    "01_loss.ipynb": {"compute_loss": "HL, Y"},
+    "02_activation_backward.ipynb": {
+        "sigmoid_backward": "dH, sigmoid_memory",
+        "relu_backward": "dH, relu_memory",
+    },
+    "03_layer_backward.ipynb": {"layer_backward": "dH, memory, activation='relu'"},
+    "04_L_layer_backward.ipynb": {"L_layer_backward": "HL, Y, memories"},
+    "05_update_parameters.ipynb": {"update_parameters": "parameters, gradients, learning_rate"},
+    "06_model.ipynb": {
+        "L_layer_model": "X, Y, dimensions, learning_rate=0.0075, num_iterations=3000, "
+        "print_loss=False, *, init='course', seed=None, batch_size=None, return_losses=False"
+    },
+    "07_predict.ipynb": {"predict": "X, y, parameters"},
+}
+TOTAL_POINTS = 100
+STUB_ERRORS = {"NotImplementedError", "AnswerNotReady"}
+STUB = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def code_cells(nb, **wanted):
+    return [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and all(nbgrader_meta(c).get(k) == v for k, v in wanted.items())
+    ]
+
+
+def test_the_series_has_its_seven_notebooks():
+    assert sorted(p.name for p in SOURCE.glob("*.ipynb")) == sorted(EXERCISES)
+    assert sorted(p.name for p in RELEASE.glob("*.ipynb")) == sorted(EXERCISES)
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_exercises_keep_the_course_signatures(name):
+    defined = {}
+    for cell in code_cells(read(RELEASE / name), solution=True):
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.FunctionDef):
+                defined[node.name] = ast.unparse(node.args)
+    assert defined == EXERCISES[name]
+
+
+@pytest.mark.parametrize("folder", [SOURCE, RELEASE], ids=["source", "release"])
+def test_cells_are_well_formed_and_carry_no_outputs(folder):
+    total = 0
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = read(path)
+        nbformat.validate(nb)
+        ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+        assert len(ids) == len(set(ids)), f"{path.name}: duplicate grade_id"
+        for cell in nb.cells:
+            meta = nbgrader_meta(cell)
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name}: output"
+            if meta.get("grade"):
+                assert meta["locked"] and meta["points"] > 0, f"{path.name}: {meta['grade_id']}"
+                total += meta["points"]
+            if "BEGIN HIDDEN TESTS" in cell.source:
+                assert meta.get("grade"), f"{path.name}: hidden tests outside a test cell"
+        assert code_cells(nb, solution=True), f"{path.name} has no exercise"
+    assert total == TOTAL_POINTS
+
+
+def test_every_exercise_has_visible_and_hidden_tests():
+    for name in EXERCISES:
+        tests = code_cells(read(SOURCE / name), grade=True)
+        hidden = [c for c in tests if "BEGIN HIDDEN TESTS" in c.source]
+        visible = [c for c in tests if "BEGIN HIDDEN TESTS" not in c.source]
+        assert len(hidden) >= len(EXERCISES[name]) and len(visible) >= len(EXERCISES[name]), name
+
+
+# ---------------------------------------------------------------- the release is generated
+def nbgrader_env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@pytest.mark.slow
+def test_release_is_exactly_what_nbgrader_generates_from_source(tmp_path):
+    shutil.copytree(SOURCE, tmp_path / "source" / "backprop")
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", "backprop", "--force"],
+        cwd=tmp_path,
+        env=nbgrader_env(),
+        check=True,
+        capture_output=True,
+    )
+    generated = tmp_path / "release" / "backprop"
+    assert sorted(p.name for p in generated.iterdir()) == sorted(p.name for p in RELEASE.iterdir())
+    for path in sorted(generated.iterdir()):
+        assert path.read_text() == (RELEASE / path.name).read_text(), (
+            f"release/backprop/{path.name} differs from what source/ generates: run `make release`"
+        )
+
+
+# ---------------------------------------------------------------- untouched stubs
+def execute(folder: Path) -> dict:
+    """Run every notebook of ``folder`` top to bottom, errors and all."""
+    executed = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = read(path)
+        client = NotebookClient(nb, timeout=120, allow_errors=True)
+        client.execute(cwd=str(folder))
+        executed[path.name] = nb
+    return executed
+
+
+@pytest.fixture(scope="module")
+def executed_release(tmp_path_factory):
+    """Every release notebook run as a student would before writing anything."""
+    folder = tmp_path_factory.mktemp("release") / "backprop"
+    shutil.copytree(RELEASE, folder)
+    return execute(folder)
+
+
+@pytest.fixture(scope="module")
+def executed_stubs_with_hidden_tests(tmp_path_factory):
+    """The source notebooks with nbgrader's stubs for the solutions but every hidden test kept:
+    what the autograder runs for a student who wrote nothing."""
+    folder = tmp_path_factory.mktemp("stubs") / "backprop"
+    folder.mkdir(parents=True)
+    for path in SOURCE.glob("*.ipynb"):
+        nb, _ = ClearSolutions(code_stub=STUB).preprocess(read(path), {})
+        nbformat.write(nb, folder / path.name)
+    return execute(folder)
+
+
+def errors_of(cell) -> list[str]:
+    return [o.ename for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.slow
+def test_release_fails_only_where_a_stub_is_not_written(executed_release):
+    """Errors come from unwritten stubs, or from names that a cell failing so never assigned."""
+    for name, nb in executed_release.items():
+        never_assigned = set()
+        for cell in nb.cells:
+            for error in (o for o in cell.get("outputs", []) if o.output_type == "error"):
+                missing = re.fullmatch(r"name '(\w+)' is not defined", error.evalue)
+                cascade = error.ename == "NameError" and missing and missing[1] in never_assigned
+                assert error.ename in STUB_ERRORS or cascade, (
+                    f"{name}: {cell.source[:60]!r} raised {error.ename}: {error.evalue}"
+                )
+            if errors_of(cell):
+                never_assigned |= assigned_names(cell.source)
+        for cell in code_cells(nb, solution=True):
+            assert not errors_of(cell), f"{name}: defining the stub fails"
+
+
+def assigned_names(source: str) -> set[str]:
+    tree = ast.parse(_python_only(source))
+    return {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+
+
+@pytest.mark.slow
+def test_every_test_cell_fails_on_the_untouched_stubs(executed_stubs_with_hidden_tests):
+    """No test passes vacuously: with nothing written, every graded cell must fail."""
+    for name, nb in executed_stubs_with_hidden_tests.items():
+        for cell in code_cells(nb, grade=True):
+            assert errors_of(cell), f"{name}: {nbgrader_meta(cell)['grade_id']} passes on a stub"
+            assert set(errors_of(cell)) <= STUB_ERRORS, f"{name}: {errors_of(cell)}"
+
+
+# ---------------------------------------------------------------- no solution leaks
+INSTRUCTOR_ONLY = {"helpers.reference", "helpers.grading"}
+
+
+def imported_modules(source: str) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {m for m in modules if m.startswith("helpers") and _is_module(m)}
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # `from helpers.checks import assert_close` names a function
+        return False
+
+
+def helpers_reachable_from_release() -> set[str]:
+    """Every helpers module a release notebook imports, directly or through other modules."""
+    pending = set()
+    for path in RELEASE.glob("*.ipynb"):
+        for cell in read(path).cells:
+            if cell.cell_type == "code":
+                pending |= imported_modules(_python_only(cell.source))
+    seen = set()
+    while pending:
+        module = pending.pop()
+        if module in seen or not importlib.util.find_spec(module).origin.endswith(".py"):
+            continue
+        seen.add(module)
+        pending |= imported_modules(Path(importlib.util.find_spec(module).origin).read_text())
+    return seen
+
+
+def _python_only(source: str) -> str:
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
+
+
+def test_release_never_reaches_the_instructor_modules():
+    reachable = helpers_reachable_from_release()
+    assert "helpers.forward" in reachable and "helpers.answers" in reachable
+    assert not reachable & INSTRUCTOR_ONLY, reachable & INSTRUCTOR_ONLY
+
+
+def test_nothing_a_student_receives_defines_an_exercise():
+    exercise_names = {fn for functions in EXERCISES.values() for fn in functions}
+    for module in helpers_reachable_from_release():
+        tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert not defined & exercise_names, f"{module} defines {defined & exercise_names}"
+
+
+def secret_snippets() -> set[str]:
+    """Pairs of consecutive code lines from the source's solutions and hidden tests.
+
+    A single line such as ``for l in range(1, L + 1):`` is common to any loop over layers; two
+    consecutive lines of an answer are specific to it. Pairs that also occur outside the secret
+    regions (scaffolding shared with the visible tests) are not secrets.
+    """
+    region = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
+    secret, public = set(), set()
+    for path in SOURCE.glob("*.ipynb"):
+        for cell in read(path).cells:
+            for _, body in region.findall(cell.source):
+                secret |= line_pairs(body)
+            public |= line_pairs(region.sub("", cell.source))
+    return secret - public
+
+
+def line_pairs(text: str) -> set[str]:
+    lines = [line.strip() for line in text.splitlines()]
+    code = [line for line in lines if line and not line.startswith(("#", "import ", "from "))]
+    return {f"{a}\n{b}" for a, b in itertools.pairwise(code)}
+
+
+def code_lines_of(text: str) -> str:
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def test_no_solution_or_hidden_test_reaches_students():
+    snippets = secret_snippets()
+    assert len(snippets) > 50
+    received = {p.name: p for p in RELEASE.iterdir()}
+    received.update(
+        {m: Path(importlib.util.find_spec(m).origin) for m in helpers_reachable_from_release()}
+    )
+    for name, path in received.items():
+        text = path.read_text()
+        if path.suffix == ".ipynb":  # compare code as written, not JSON-escaped
+            text = "\n".join(cell.source for cell in read(path).cells)
+        text = code_lines_of(text)
+        leaked = [snippet for snippet in snippets if snippet in text]
+        assert not leaked, f"{name}: {leaked[:2]}"
