@@ -78,6 +78,19 @@ def _value_hint(got: np.ndarray, expected: np.ndarray, m: int | None) -> str:
     return ""
 
 
+def _same_shape_and_finite(name: str, got, expected) -> tuple[np.ndarray, np.ndarray]:
+    """Both as arrays, after checking the shape (with a hint) and that ``got`` is finite."""
+    got, expected = _as_array(name, got), np.asarray(expected)
+    if got.shape != expected.shape:
+        hint = _shape_hint(got.shape, expected.shape)
+        raise AssertionError(
+            f"{name}: expected shape {expected.shape}, got {got.shape}"
+            + (f"; {hint}" if hint else "")
+        )
+    assert_finite(name, got)
+    return got, expected
+
+
 def assert_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, atol=1e-9):
     """Check an array against the expected one and explain the first difference found.
 
@@ -88,15 +101,7 @@ def assert_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, a
         m: the number of examples, when the array carries a ``1/m`` (for the hint).
         rtol, atol: tolerances as in ``numpy.allclose``.
     """
-    got = _as_array(name, got)
-    expected = np.asarray(expected)
-    if got.shape != expected.shape:
-        hint = _shape_hint(got.shape, expected.shape)
-        raise AssertionError(
-            f"{name}: expected shape {expected.shape}, got {got.shape}"
-            + (f"; {hint}" if hint else "")
-        )
-    assert_finite(name, got)
+    got, expected = _same_shape_and_finite(name, got, expected)
     error = np.abs(got - expected)
     bad = error > atol + rtol * np.abs(expected)
     if np.any(bad):
@@ -124,15 +129,7 @@ def assert_gradient(name: str, analytic, numeric, *, m: int | None = None, toler
 
     ``m``, the number of examples, lets the message spot a missing or doubled ``1/m``.
     """
-    analytic = _as_array(name, analytic)
-    numeric = np.asarray(numeric)
-    if analytic.shape != numeric.shape:
-        hint = _shape_hint(analytic.shape, numeric.shape)
-        raise AssertionError(
-            f"{name}: expected shape {numeric.shape}, got {analytic.shape}"
-            + (f"; {hint}" if hint else "")
-        )
-    assert_finite(name, analytic)
+    analytic, numeric = _same_shape_and_finite(name, analytic, numeric)
     error = rel_error(analytic, numeric)
     if error > tolerance:
         assert_close(name, analytic, numeric, m=m, rtol=tolerance, atol=tolerance)
