@@ -23,6 +23,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from IPython.core.inputtransformer2 import TransformerManager
+
 
 class AnswerNotReady(NotImplementedError):
     """An earlier notebook's function is missing, broken or not written yet."""
@@ -57,17 +59,22 @@ def load_answers(notebook: str, *names: str, folder: str | Path | None = None):
 
 def _run_answer_cells(path: Path) -> tuple[dict, str | None]:
     """Run the set-up and answer cells of a notebook; return its names and any problem."""
-    namespace: dict = {"__name__": f"answers_of_{path.stem}"}
+    namespace: dict = {"__name__": f"answers_of_{path.stem}", "get_ipython": _IgnoreMagics}
     if not path.exists():
         return namespace, f"{path.name} was not found in {path.parent}"
     try:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         return namespace, f"{path.name} cannot be read as a notebook ({error})"
-    for cell in cells:
-        if cell.get("cell_type") != "code" or not _is_answer_or_setup(cell):
-            continue
-        source = "".join(cell.get("source", ""))
+    try:
+        sources = [
+            "".join(c["source"])
+            for c in cells
+            if c["cell_type"] == "code" and _is_answer_or_setup(c)
+        ]
+    except (AttributeError, KeyError, TypeError) as error:
+        return namespace, f"{path.name} is not a valid notebook ({type(error).__name__}: {error})"
+    for source in sources:
         try:
             exec(compile(_without_magics(source), str(path), "exec"), namespace)
         except Exception as error:  # any mistake in the student's cell is reported, not raised
@@ -76,15 +83,20 @@ def _run_answer_cells(path: Path) -> tuple[dict, str | None]:
 
 
 def _is_answer_or_setup(cell: dict) -> bool:
-    metadata = cell.get("metadata", {})
+    metadata = cell.get("metadata") or {}
     return bool(metadata.get("nbgrader", {}).get("solution")) or "setup" in metadata.get("tags", [])
 
 
 def _without_magics(source: str) -> str:
-    """Drop IPython-only lines (``%matplotlib``, ``!pip``), which plain Python cannot run."""
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
-    )
+    """Turn IPython syntax (``%matplotlib``, ``!pip``) into plain Python, as IPython does."""
+    return TransformerManager().transform_cell(source)
+
+
+class _IgnoreMagics:
+    """Stands in for ``get_ipython()``: earlier notebooks' magics and shell commands do nothing."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
 
 
 def _not_ready(name: str, reason: str) -> Callable:

@@ -80,7 +80,8 @@ def _value_hint(got: np.ndarray, expected: np.ndarray, m: int | None) -> str:
 
 def _same_shape_and_finite(name: str, got, expected) -> tuple[np.ndarray, np.ndarray]:
     """Both as arrays, after checking the shape (with a hint) and that ``got`` is finite."""
-    got, expected = _as_array(name, got), np.asarray(expected)
+    # float copies: booleans (masks) cannot be subtracted
+    got, expected = _as_array(name, got).astype(float), np.asarray(expected, dtype=float)
     if got.shape != expected.shape:
         hint = _shape_hint(got.shape, expected.shape)
         raise AssertionError(
@@ -116,7 +117,7 @@ def assert_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, a
 
 def assert_scalar_close(name: str, got, expected, *, rtol=1e-6, atol=1e-9):
     """Check a number (e.g. the loss) and say if it came back as an array instead."""
-    if np.ndim(got) != 0:
+    if np.ndim(_as_array(name, got)) != 0:
         raise AssertionError(
             f"{name} should be a single number, got an array of shape {np.shape(got)}: "
             "sum over every entry (or take the mean) to reduce it"
@@ -138,7 +139,7 @@ def assert_gradient(name: str, analytic, numeric, *, m: int | None = None, toler
 
 def assert_finite(name: str, got) -> None:
     """Fail with a clear message when an array holds nan or inf."""
-    got = np.asarray(got)
+    got = _as_array(name, got)
     if not np.all(np.isfinite(got)):
         nan, inf = int(np.isnan(got).sum()), int(np.isinf(got).sum())
         raise AssertionError(

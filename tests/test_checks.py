@@ -1,0 +1,246 @@
+"""helpers.checks: the notebooks' assertions pass on right answers and explain wrong ones.
+
+A failed check names the array, compares shapes (expected first), reports the count and the
+largest error with its index, and adds a hint for the common mistakes (transpose, missing
+keepdims, a sum over every axis or the wrong one, a missing or doubled 1/m, a flipped sign).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from helpers.checks import (
+    assert_close,
+    assert_finite,
+    assert_gradient,
+    assert_scalar_close,
+    route_warnings_to_stdout,
+)
+
+
+def failure(check, *args, **kwargs) -> str:
+    """The message of the AssertionError that ``check(*args, **kwargs)`` must raise."""
+    with pytest.raises(AssertionError) as caught:
+        check(*args, **kwargs)
+    return str(caught.value)
+
+
+# ---------------------------------------------------------------- assert_close: passing cases
+
+
+def test_assert_close_passes_on_equal_arrays(rng):
+    expected = rng.standard_normal((3, 4))
+    assert_close("dW", expected.copy(), expected)
+    assert_close("dW", expected, expected, m=4)
+
+
+def test_assert_close_passes_within_tolerance(rng):
+    expected = rng.standard_normal((2, 5))
+    assert_close("dW", expected * (1 + 1e-9), expected)
+
+
+def test_assert_close_accepts_lists_and_scalars():
+    assert_close("db", [[1.0], [2.0]], np.array([[1.0], [2.0]]))
+    assert_close("loss", 0.5, 0.5)
+
+
+# ---------------------------------------------------------------- assert_close: shapes
+
+
+def test_shape_mismatch_names_the_array_and_both_shapes(rng):
+    message = failure(assert_close, "dW", rng.standard_normal((2, 5)), np.zeros((3, 4)))
+    assert message.startswith("dW: ")
+    assert "expected shape (3, 4), got (2, 5)" in message
+    assert ";" not in message  # no hint fits this one
+
+
+def test_transposed_array_gets_the_transpose_hint(rng):
+    message = failure(assert_close, "dW", rng.standard_normal((4, 3)), np.zeros((3, 4)))
+    assert "expected shape (3, 4), got (4, 3)" in message
+    assert "transposed" in message and ".T" in message
+
+
+def test_flattened_column_gets_the_keepdims_hint(rng):
+    message = failure(assert_close, "db", rng.standard_normal(3), np.zeros((3, 1)))
+    assert "expected shape (3, 1), got (3,)" in message
+    assert "keepdims=True" in message
+
+
+def test_scalar_gets_the_single_number_hint():
+    message = failure(assert_close, "db", np.float64(2.0), np.zeros((3, 1)))
+    assert "expected shape (3, 1), got ()" in message
+    assert "single number" in message and "every axis" in message
+
+
+def test_wrong_axis_gets_the_axis_hint(rng):
+    message = failure(assert_close, "dW", rng.standard_normal(4), np.zeros((3, 4)))
+    assert "expected shape (3, 4), got (4,)" in message
+    assert "wrong axis" in message
+
+
+# ---------------------------------------------------------------- assert_close: values
+
+
+def test_value_mismatch_reports_count_largest_error_and_index():
+    expected = np.zeros((2, 3))
+    got = expected.copy()
+    got[0, 2] = 0.5
+    got[1, 1] = -2.0
+    message = failure(assert_close, "dH", got, expected)
+    assert message.startswith("dH: ")
+    assert "2 of 6 entries differ" in message
+    assert "largest error is 2 at index [1, 1]" in message
+    assert "(expected 0, got -2)" in message
+
+
+def test_largest_error_index_ignores_entries_within_tolerance():
+    expected = np.array([1000.0, 1.0])
+    got = np.array([1000.0 + 1e-4, 1.5])  # the first is within rtol, the second is not
+    message = failure(assert_close, "x", got, expected)
+    assert "1 of 2 entries differ" in message
+    assert "at index [1]" in message
+
+
+def test_m_times_too_large_hints_at_the_missing_1_over_m(rng):
+    expected = rng.standard_normal((3, 4))
+    message = failure(assert_close, "dW", expected * 5, expected, m=5)
+    assert "12 of 12 entries differ" in message
+    assert "m = 5" in message and "1/m" in message and "too large" in message
+
+
+def test_m_times_too_small_hints_that_1_over_m_was_applied_twice(rng):
+    expected = rng.standard_normal((3, 1))
+    message = failure(assert_close, "db", expected / 7, expected, m=7)
+    assert "applied twice" in message
+
+
+def test_no_1_over_m_hint_without_m(rng):
+    expected = rng.standard_normal((3, 4))
+    message = failure(assert_close, "dW", expected * 5, expected)
+    assert "1/m" not in message
+
+
+def test_flipped_sign_is_spotted(rng):
+    expected = rng.standard_normal((2, 3))
+    message = failure(assert_close, "dZ", -expected, expected)
+    assert "the sign is flipped" in message
+
+
+def test_all_zero_answer_is_spotted(rng):
+    expected = rng.standard_normal((2, 3))
+    message = failure(assert_close, "dZ", np.zeros((2, 3)), expected)
+    assert "every entry is 0" in message
+
+
+# ---------------------------------------------------------------- assert_close: bad inputs
+
+
+def test_none_asks_about_a_missing_return():
+    message = failure(assert_close, "dW", None, np.zeros((2, 2)))
+    assert message.startswith("dW is None")
+    assert "return" in message
+
+
+def test_tuple_says_several_values_were_returned(rng):
+    got = (rng.standard_normal((2, 2)), rng.standard_normal((2, 1)))
+    message = failure(assert_close, "dW", got, np.zeros((2, 2)))
+    assert "dW should be an array but is a tuple of 2 items" in message
+    assert "several values" in message
+
+
+def test_non_numeric_values_are_rejected():
+    message = failure(assert_close, "dW", "abc", np.zeros(3))
+    assert "dW should hold numbers" in message
+
+
+def test_nan_in_the_answer_is_reported_before_values(rng):
+    expected = rng.standard_normal((2, 2))
+    got = expected.copy()
+    got[0, 0] = np.nan
+    message = failure(assert_close, "dW", got, expected)
+    assert "dW holds 1 nan and 0 inf values" in message
+
+
+# ---------------------------------------------------------------- assert_finite
+
+
+def test_assert_finite_passes_on_finite_values(rng):
+    assert_finite("H", rng.standard_normal((3, 3)))
+    assert_finite("loss", 0.25)
+
+
+def test_assert_finite_counts_nan_and_inf():
+    values = np.array([[np.nan, 1.0, np.inf], [-np.inf, np.nan, np.nan]])
+    message = failure(assert_finite, "HL", values)
+    assert "HL holds 3 nan and 2 inf values" in message
+    assert "log" in message
+
+
+def test_assert_finite_rejects_a_scalar_inf():
+    assert "0 nan and 1 inf" in failure(assert_finite, "loss", float("inf"))
+
+
+# ---------------------------------------------------------------- assert_scalar_close
+
+
+def test_assert_scalar_close_passes_on_numbers():
+    assert_scalar_close("loss", 0.6931471805599453, np.log(2))
+    assert_scalar_close("loss", np.float64(1.5), 1.5)
+    assert_scalar_close("loss", np.array(2.0), 2.0)
+
+
+def test_assert_scalar_close_rejects_arrays():
+    message = failure(assert_scalar_close, "loss", np.array([[0.5]]), 0.5)
+    assert "loss should be a single number" in message
+    assert "shape (1, 1)" in message
+
+
+def test_assert_scalar_close_reports_wrong_values():
+    message = failure(assert_scalar_close, "loss", 2.5, 2.0)
+    assert message.startswith("loss: ")
+    assert "expected 2, got 2.5" in message
+
+
+# ---------------------------------------------------------------- assert_gradient
+
+
+def test_assert_gradient_passes_on_a_correct_gradient(rng):
+    numeric = rng.standard_normal((3, 4))
+    assert_gradient("dW", numeric * (1 + 1e-10), numeric, m=4)
+
+
+def test_assert_gradient_spots_a_missing_1_over_m(rng):
+    numeric = rng.standard_normal((3, 4))
+    message = failure(assert_gradient, "dW", numeric * 8, numeric, m=8)
+    assert message.startswith("dW: ")
+    assert "1/m" in message and "m = 8" in message
+
+
+def test_assert_gradient_reports_the_relative_error_when_entries_look_close(rng):
+    # Every entry passes the elementwise tolerance, but the relative error is too large.
+    numeric = np.full((2, 2), 1e-8)
+    message = failure(assert_gradient, "db", numeric * 2, numeric, tolerance=1e-7)
+    assert "relative error" in message
+
+
+def test_assert_gradient_checks_shapes_and_none(rng):
+    message = failure(assert_gradient, "dW", rng.standard_normal((4, 3)), np.zeros((3, 4)))
+    assert "expected shape (3, 4), got (4, 3)" in message and "transposed" in message
+    assert "is None" in failure(assert_gradient, "dW", None, np.zeros((3, 4)))
+
+
+# ---------------------------------------------------------------- route_warnings_to_stdout
+
+
+def test_warnings_go_to_stdout_not_stderr(capsys, monkeypatch):
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    route_warnings_to_stdout()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("harmless but visible", UserWarning, stacklevel=1)
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "UserWarning: harmless but visible" in out

@@ -1,0 +1,254 @@
+"""helpers.grading: the hidden tests' tools.
+
+Reference versions swapped into a namespace and restored, reference functions forbidden to
+direct calls only, warnings silenced, random cases away from ReLU's kink, and the refusal to
+grade when a comparison function or a course helper was replaced.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import helpers.checks
+import helpers.reference
+from helpers import reference
+from helpers.forward import L_layer_forward
+from helpers.grading import (
+    assert_untampered,
+    forbid_reference,
+    quiet,
+    random_layer,
+    random_network,
+    reference_versions,
+)
+
+# ---------------------------------------------------------------- reference_versions
+
+
+def test_reference_versions_swaps_and_restores_names():
+    def student_loss(HL, Y):
+        return 0.0
+
+    namespace = {"compute_loss": student_loss, "other": 1}
+    with reference_versions(namespace, "compute_loss", "relu_backward"):
+        assert namespace["compute_loss"] is reference.compute_loss
+        assert namespace["relu_backward"] is reference.relu_backward
+        assert namespace["other"] == 1
+    assert namespace == {"compute_loss": student_loss, "other": 1}
+
+
+def test_reference_versions_are_what_the_student_code_calls():
+    namespace: dict = {}
+    exec("def caller(Z):\n    return relu_backward(np.ones_like(Z), Z)\n", namespace)
+    namespace["np"] = np
+    with reference_versions(namespace, "relu_backward"):
+        np.testing.assert_array_equal(namespace["caller"](np.array([-1.0, 2.0])), [0.0, 1.0])
+    with pytest.raises(NameError):
+        namespace["caller"](np.array([1.0]))
+
+
+def test_reference_versions_restores_on_exception():
+    def mine():
+        return "mine"
+
+    namespace = {"layer_backward": mine}
+    with pytest.raises(RuntimeError, match="boom"):
+        with reference_versions(namespace, "layer_backward", "linear_backward"):
+            assert namespace["layer_backward"] is reference.layer_backward
+            raise RuntimeError("boom")
+    assert namespace == {"layer_backward": mine}
+
+
+def test_reference_versions_rejects_unknown_names_and_leaves_the_namespace_alone():
+    namespace = {"x": 1}
+    with pytest.raises(AttributeError):
+        with reference_versions(namespace, "compute_loss", "no_such_function"):
+            pass
+    assert namespace == {"x": 1}
+
+
+# ---------------------------------------------------------------- forbid_reference
+
+
+def test_forbid_reference_fails_a_direct_call_and_is_restored(rng):
+    HL = np.full((3, 2), 1 / 3)
+    Y = np.eye(3)[:, :2]
+    before = set(reference._forbidden)
+    with forbid_reference("compute_loss"):
+        with pytest.raises(AssertionError, match="compute_loss"):
+            reference.compute_loss(HL, Y)
+        reference.relu_backward(np.ones((2, 2)), np.ones((2, 2)))  # not forbidden
+    assert reference._forbidden == before
+    assert reference.compute_loss(HL, Y) == pytest.approx(np.log(3))
+
+
+def test_forbid_reference_allows_internal_calls_of_other_reference_functions(rng):
+    dH, memory = random_layer(rng, 3, 4, 5, "relu")
+    with forbid_reference("linear_backward"):
+        dH_prev, dW, db = reference.layer_backward(dH, memory, "relu")
+        with pytest.raises(AssertionError, match="linear_backward"):
+            reference.linear_backward(dH, memory[0])
+    assert dH_prev.shape == (3, 5) and dW.shape == (4, 3) and db.shape == (4, 1)
+    assert reference._depth == 0
+    reference.linear_backward(dH, memory[0])  # allowed again
+
+
+def test_forbid_reference_restores_the_set_on_exception():
+    before = set(reference._forbidden)
+    with pytest.raises(ValueError, match="inside"):
+        with forbid_reference("compute_loss", "predict"):
+            assert {"compute_loss", "predict"} <= reference._forbidden
+            raise ValueError("inside")
+    assert reference._forbidden == before
+
+
+def test_nested_forbid_reference_keeps_the_outer_names():
+    with forbid_reference("compute_loss"):
+        with forbid_reference("compute_loss", "predict"):
+            assert {"compute_loss", "predict"} <= reference._forbidden
+        assert "compute_loss" in reference._forbidden
+        assert "predict" not in reference._forbidden
+    assert "compute_loss" not in reference._forbidden
+
+
+def test_an_error_inside_a_reference_function_leaves_the_depth_at_zero():
+    with forbid_reference("linear_backward"):
+        with pytest.raises(ValueError):
+            reference.layer_backward(np.ones((2, 2)), ((None, None, None), np.ones((2, 2))), "tanh")
+    assert reference._depth == 0
+
+
+# ---------------------------------------------------------------- quiet
+
+
+def test_quiet_silences_numpy_warnings():
+    with quiet():
+        assert np.log(np.array(0.0)) == -np.inf
+        assert np.isnan(np.array(0.0) / np.array(0.0))
+        warnings.warn("hidden", RuntimeWarning, stacklevel=1)
+    with pytest.raises(RuntimeWarning):  # the error filter is back afterwards
+        np.log(np.array(0.0))
+
+
+# ---------------------------------------------------------------- random cases
+
+
+@pytest.mark.parametrize("dimensions", [[5, 4, 3], [6, 4, 4, 10], [3, 2]])
+def test_random_network_shapes_and_one_hot_targets(rng, dimensions):
+    parameters, X, Y = random_network(rng, dimensions, m=7)
+    for l in range(1, len(dimensions)):
+        assert parameters[f"W{l}"].shape == (dimensions[l], dimensions[l - 1])
+        assert parameters[f"b{l}"].shape == (dimensions[l], 1)
+        assert np.any(parameters[f"b{l}"] != 0)  # random biases, not zeros
+    assert len(parameters) == 2 * (len(dimensions) - 1)
+    assert X.shape == (dimensions[0], 7)
+    assert Y.shape == (dimensions[-1], 7)
+    assert set(np.unique(Y)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(Y.sum(axis=0), np.ones(7))
+
+
+def test_random_network_sigmoid_output_has_a_0_1_row(rng):
+    parameters, X, Y = random_network(rng, [4, 3, 1], m=9, output="sigmoid")
+    assert X.shape == (4, 9)
+    assert Y.shape == (1, 9)
+    assert set(np.unique(Y)) <= {0.0, 1.0}
+    HL, _ = L_layer_forward(X, parameters, output="sigmoid")
+    assert HL.shape == (1, 9)
+
+
+def test_random_network_default_m_is_4(rng):
+    _, X, Y = random_network(rng, [3, 2, 2])
+    assert X.shape == (3, 4) and Y.shape == (2, 4)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_network_hidden_pre_activations_avoid_the_kink(seed):
+    rng = np.random.default_rng(seed)
+    parameters, X, _ = random_network(rng, [3, 8, 8, 3], m=20)
+    _, memories = L_layer_forward(X, parameters)
+    for _, Z in memories[:-1]:
+        assert np.min(np.abs(Z)) > 1e-3
+
+
+def test_random_network_is_reproducible():
+    first = random_network(np.random.default_rng(7), [4, 3, 2])
+    second = random_network(np.random.default_rng(7), [4, 3, 2])
+    for a, b in zip(first[0].values(), second[0].values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first[1], second[1])
+    np.testing.assert_array_equal(first[2], second[2])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_layer_shapes_and_kink(seed):
+    rng = np.random.default_rng(seed)
+    dH, ((H_prev, W, b), Z) = random_layer(rng, 3, 6, 10, "relu")
+    assert dH.shape == (6, 10)
+    assert H_prev.shape == (3, 10) and W.shape == (6, 3) and b.shape == (6, 1)
+    np.testing.assert_allclose(Z, W @ H_prev + b)
+    assert np.min(np.abs(Z)) > 1e-3
+
+
+def test_random_layer_sigmoid(rng):
+    dH, ((H_prev, W, b), Z) = random_layer(rng, 2, 1, 5, "sigmoid")
+    assert dH.shape == (1, 5) and Z.shape == (1, 5)
+    assert H_prev.shape == (2, 5) and W.shape == (1, 2) and b.shape == (1, 1)
+
+
+# ---------------------------------------------------------------- assert_untampered
+
+
+def test_assert_untampered_passes_normally():
+    assert_untampered()
+
+
+def fake_allclose(*args, **kwargs):
+    return True
+
+
+def allclose(*args, **kwargs):
+    """Named like NumPy's, but defined here: still a replacement."""
+    return True
+
+
+def assert_close(*args, **kwargs):
+    return None
+
+
+@pytest.mark.parametrize(
+    ("module", "attribute", "replacement", "named"),
+    [
+        (np, "allclose", lambda *a, **k: True, "numpy.allclose"),
+        (np, "allclose", fake_allclose, "numpy.allclose"),
+        (np, "allclose", allclose, "numpy.allclose"),
+        (np, "isclose", lambda *a, **k: True, "numpy.isclose"),
+        (np.testing, "assert_allclose", lambda *a, **k: None, "numpy.testing.assert_allclose"),
+        (np.testing, "assert_allclose", fake_allclose, "numpy.testing.assert_allclose"),
+        (helpers.checks, "assert_close", lambda *a, **k: None, "helpers.checks.assert_close"),
+        (helpers.checks, "assert_close", assert_close, "helpers.checks.assert_close"),
+        (helpers.reference, "compute_loss", lambda HL, Y: 0.0, "helpers.reference.compute_loss"),
+        (helpers.reference, "compute_loss", fake_allclose, "helpers.reference.compute_loss"),
+    ],
+)
+def test_assert_untampered_names_what_was_replaced(
+    monkeypatch, module, attribute, replacement, named
+):
+    monkeypatch.setattr(module, attribute, replacement)
+    with pytest.raises(AssertionError, match=named.replace(".", r"\.")) as caught:
+        assert_untampered()
+    assert "replaced" in str(caught.value)
+
+
+def test_assert_untampered_fails_when_a_helper_is_deleted(monkeypatch):
+    monkeypatch.delattr(helpers.checks, "assert_finite")
+    with pytest.raises(AssertionError, match=r"helpers\.checks\.assert_finite"):
+        assert_untampered()
+
+
+def test_assert_untampered_accepts_the_same_function_put_back(monkeypatch):
+    monkeypatch.setattr(np, "allclose", np.allclose)
+    monkeypatch.setattr(helpers.reference, "compute_loss", reference.compute_loss)
+    assert_untampered()
