@@ -57,28 +57,20 @@ def test_shape_mismatch_names_the_array_and_both_shapes(rng):
     assert ";" not in message  # no hint fits this one
 
 
-def test_transposed_array_gets_the_transpose_hint(rng):
-    message = failure(assert_close, "dW", rng.standard_normal((4, 3)), np.zeros((3, 4)))
-    assert "expected shape (3, 4), got (4, 3)" in message
-    assert "transposed" in message and ".T" in message
-
-
-def test_flattened_column_gets_the_keepdims_hint(rng):
-    message = failure(assert_close, "db", rng.standard_normal(3), np.zeros((3, 1)))
-    assert "expected shape (3, 1), got (3,)" in message
-    assert "keepdims=True" in message
-
-
-def test_scalar_gets_the_single_number_hint():
-    message = failure(assert_close, "db", np.float64(2.0), np.zeros((3, 1)))
-    assert "expected shape (3, 1), got ()" in message
-    assert "single number" in message and "every axis" in message
-
-
-def test_wrong_axis_gets_the_axis_hint(rng):
-    message = failure(assert_close, "dW", rng.standard_normal(4), np.zeros((3, 4)))
-    assert "expected shape (3, 4), got (4,)" in message
-    assert "wrong axis" in message
+@pytest.mark.parametrize(
+    "got_shape, expected_shape, hints",
+    [
+        ((4, 3), (3, 4), ["transposed", ".T"]),
+        ((3,), (3, 1), ["keepdims=True"]),
+        ((), (3, 1), ["single number", "every axis"]),
+        ((4,), (3, 4), ["wrong axis"]),
+    ],
+    ids=["transpose", "keepdims", "scalar", "axis"],
+)
+def test_shape_mistakes_get_their_hint(rng, got_shape, expected_shape, hints):
+    message = failure(assert_close, "dW", rng.standard_normal(got_shape), np.zeros(expected_shape))
+    assert f"expected shape {expected_shape}, got {got_shape}" in message
+    assert all(hint in message for hint in hints), message
 
 
 # ---------------------------------------------------------------- assert_close: values
