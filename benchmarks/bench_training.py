@@ -15,9 +15,7 @@ import time
 
 from helpers import reference
 from helpers.data import load_bundled, load_official_test
-from helpers.training import COURSE_RECIPE, TAUGHT_RECIPE
-
-DIMENSIONS = [784, 45, 10]
+from helpers.training import COURSE_RECIPE, DIMENSIONS, TAUGHT_RECIPE
 
 
 def measure(name: str, recipe: dict, data, official, seed: int) -> dict:

@@ -14,9 +14,7 @@ from pathlib import Path
 
 from helpers import plots, reference
 from helpers.data import load_mnist, load_official_test
-from helpers.training import TAUGHT_RECIPE
-
-DIMENSIONS = [784, 45, 10]
+from helpers.training import DIMENSIONS, TAUGHT_RECIPE
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,13 +41,13 @@ def main(argv: list[str] | None = None) -> None:
     official = load_official_test()
     if official is not None:
         splits["official test"] = official
+    predictions = {}
     for name, split in splits.items():
-        predicted = reference.predict(split.X, split.y, parameters, verbose=False)
-        print(
-            f"{name:>14} accuracy: {reference.accuracy(predicted, split.y):.1%} ({split.m} images)"
-        )
+        predictions[name] = reference.predict(split.X, split.y, parameters, verbose=False)
+        accuracy = reference.accuracy(predictions[name], split.y)
+        print(f"{name:>14} accuracy: {accuracy:.1%} ({split.m} images)")
 
-    predicted = reference.predict(data.test.X, data.test.y, parameters, verbose=False)
+    predicted = predictions["held-out"]
     figures = {
         "loss_curve": plots.plot_loss_curve(losses, reference=math.log(10)),
         "predictions": plots.plot_digit_grid(data.test.X, data.test.y, predicted, n=32),

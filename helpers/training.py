@@ -2,6 +2,7 @@
 the benchmark, so that every one of them trains with the same recipe.
 
 Interface:
+    DIMENSIONS: the course's layer sizes
     COURSE_RECIPE, TAUGHT_RECIPE: keyword arguments for ``L_layer_model``
     minibatches(m, batch_size, rng) -> endless iterator of column indices (or None)
 """
@@ -11,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+
+# The network of the course: 784 pixels, one hidden layer of 45 ReLU units, 10 digits.
+DIMENSIONS = [784, 45, 10]
 
 # The course text's recipe: weights scaled by 0.01 and a small step, full batch. It starts so
 # close to zero that the loss stays near ln 10 for hundreds of iterations.

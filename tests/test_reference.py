@@ -5,7 +5,8 @@ and inputs left untouched.
 Tolerance: float64 centred differences with h = 1e-5 agree with a correct analytic gradient to
 a relative error far below 1e-7. ReLU's kink is the one place they cannot agree (the two
 evaluations straddle it), so the inputs are drawn with every pre-activation at least 1e-3 away
-from zero (``helpers.grading.random_network``, ``away_from_kink`` here) and the bound stays 1e-7.
+from zero (``helpers.grading.random_network`` and ``random_layer``, ``away_from_kink`` here)
+and the bound stays 1e-7.
 """
 
 import copy
@@ -21,7 +22,7 @@ from helpers.gradcheck import (
     numerical_parameter_gradients,
     rel_error,
 )
-from helpers.grading import random_network as small_network
+from helpers.grading import random_layer, random_network
 
 TOLERANCE = 1e-7
 
@@ -49,13 +50,8 @@ def case_relu_backward(rng):
 
 
 def _layer_case(rng, activation):
-    while True:  # redraw until no pre-activation sits within 1e-3 of ReLU's kink
-        H_prev, W = rng.standard_normal((3, 6)), rng.standard_normal((4, 3))
-        b = rng.standard_normal((4, 1))
-        if np.min(np.abs(W @ H_prev + b)) > 1e-3:
-            break
-    dH = rng.standard_normal((4, 6))
-    H, memory = layer_forward(H_prev, W, b, activation)
+    dH, memory = random_layer(rng, 3, 4, 6, activation)
+    (H_prev, W, b), _ = memory
     dH_prev, dW, db = ref.layer_backward(dH, memory, activation)
     out = lambda: layer_forward(H_prev, W, b, activation)[0]  # noqa: E731
     return [
@@ -75,7 +71,7 @@ def case_layer_backward_sigmoid(rng):
 
 def _network_case(rng, dimensions, output):
     """Every gradient of L_layer_backward against differences of compute_loss o L_layer_forward."""
-    parameters, X, Y = small_network(rng, dimensions, output=output)
+    parameters, X, Y = random_network(rng, dimensions, output=output)
 
     def loss(params):
         return ref.compute_loss(L_layer_forward(X, params, output=output)[0], Y)
@@ -199,7 +195,7 @@ def test_binary_loss_is_binary_cross_entropy():
 
 
 def test_gradients_stay_finite_for_saturated_network(rng):
-    parameters, X, Y = small_network(rng, [5, 4, 3])
+    parameters, X, Y = random_network(rng, [5, 4, 3])
     parameters["W2"] *= 1e4  # softmax outputs of exactly 0 and 1
     HL, memories = L_layer_forward(X, parameters)
     assert np.any(HL == 0)
@@ -215,7 +211,7 @@ def test_loss_rejects_mismatched_shapes():
 
 # ---------------------------------------------------------------- update, model, predict
 def test_update_parameters_takes_a_step_against_the_gradient(rng):
-    parameters, X, Y = small_network(rng, [5, 4, 3])
+    parameters, X, Y = random_network(rng, [5, 4, 3])
     gradients = {f"d{k}": rng.standard_normal(v.shape) for k, v in parameters.items()}
     new = ref.update_parameters(parameters, gradients, 0.1)
     for name, value in parameters.items():
@@ -261,7 +257,7 @@ def test_model_prints_loss_every_100_iterations(rng, capsys):
 
 
 def test_predict_accepts_one_hot_and_integer_labels_and_reports_accuracy(rng, capsys):
-    parameters, X, Y = small_network(rng, [5, 4, 3], m=8)
+    parameters, X, Y = random_network(rng, [5, 4, 3], m=8)
     predicted = ref.predict(X, Y, parameters)
     HL, _ = L_layer_forward(X, parameters)
     np.testing.assert_array_equal(predicted, HL.argmax(axis=0))
@@ -271,7 +267,7 @@ def test_predict_accepts_one_hot_and_integer_labels_and_reports_accuracy(rng, ca
 
 
 def test_predict_thresholds_a_sigmoid_output(rng):
-    parameters, X, Y = small_network(rng, [5, 4, 1], m=8, output="sigmoid")
+    parameters, X, Y = random_network(rng, [5, 4, 1], m=8, output="sigmoid")
     HL, _ = L_layer_forward(X, parameters, output="sigmoid")
     np.testing.assert_array_equal(
         ref.predict(X, Y, parameters, verbose=False), (HL[0] > 0.5).astype(int)
@@ -280,7 +276,7 @@ def test_predict_thresholds_a_sigmoid_output(rng):
 
 # ---------------------------------------------------------------- inputs are left untouched
 def test_no_reference_function_mutates_its_inputs(rng):
-    parameters, X, Y = small_network(rng, [5, 4, 3])
+    parameters, X, Y = random_network(rng, [5, 4, 3])
     HL, memories = L_layer_forward(X, parameters)
     dH = rng.standard_normal(memories[0][1].shape)
     gradients = ref.L_layer_backward(HL, Y, memories)
