@@ -7,6 +7,8 @@ Hidden tests run in the student's kernel, after the student's code. They
       notebook never costs points in a later one,
     * silence NumPy warnings while the student's code runs (``quiet``): the autograder gives 0
       to a test cell that writes to stderr, and a correct answer may warn,
+    * check the answer against centred differences too (``numerical_*``), so that a grade never
+      rests on the reference implementation alone,
     * refuse to grade when the comparison tools they rely on were replaced (``assert_untampered``).
 
 Interface:
@@ -15,6 +17,9 @@ Interface:
     quiet()                                 context manager
     random_network(rng, dimensions, m=4, output="softmax") -> (parameters, X, Y)
     random_layer(rng, n_prev, n, m, activation) -> (dH, memory)
+    numerical_activation_backward(dH, Z, activation)       -> dZ
+    numerical_layer_backward(dH, memory, activation)       -> (dH_prev, dW, db)
+    numerical_network_gradients(parameters, X, Y, output)  -> {"dW1": ..., "dH0": ...}
     assert_untampered()
 """
 
@@ -29,7 +34,14 @@ import warnings
 import numpy as np
 
 from helpers import checks, gradcheck, reference
-from helpers.forward import L_layer_forward, initialize_parameters, linear_forward
+from helpers.forward import (
+    L_layer_forward,
+    initialize_parameters,
+    layer_forward,
+    linear_forward,
+    relu,
+    sigmoid,
+)
 
 _MISSING = object()
 
@@ -116,6 +128,49 @@ def random_layer(rng: np.random.Generator, n_prev: int, n: int, m: int, activati
         Z, linear_memory = linear_forward(H_prev, W, b)
         if activation != "relu" or np.min(np.abs(Z)) > 1e-3:
             return rng.standard_normal((n, m)), (linear_memory, Z)
+
+
+def numerical_activation_backward(dH: np.ndarray, Z: np.ndarray, activation: str) -> np.ndarray:
+    """``dZ`` by centred differences of ``sum(dH * g(Z))``; ``Z`` must keep away from 0 for ReLU."""
+    g = {"relu": relu, "sigmoid": sigmoid}[activation]
+    Z = Z.astype(float)  # a copy: centred differences perturb it
+    return gradcheck.numerical_gradient_array(lambda: g(Z)[0], Z, dH)
+
+
+def numerical_layer_backward(dH: np.ndarray, memory, activation: str):
+    """``(dH_prev, dW, db)`` by centred differences, in the course's convention.
+
+    ``dW`` and ``db`` carry the ``1/m`` of the averaged loss; ``dH_prev`` is per example.
+    """
+    (H_prev, W, b), _ = memory
+    H_prev, W, b = H_prev.astype(float), W.astype(float), b.astype(float)
+    m = H_prev.shape[1]
+
+    def output():
+        return layer_forward(H_prev, W, b, activation)[0]
+
+    return (
+        gradcheck.numerical_gradient_array(output, H_prev, dH),
+        gradcheck.numerical_gradient_array(output, W, dH) / m,
+        gradcheck.numerical_gradient_array(output, b, dH) / m,
+    )
+
+
+def numerical_network_gradients(parameters: dict, X: np.ndarray, Y: np.ndarray, output="softmax"):
+    """Every ``dW<l>``, ``db<l>`` and ``dH0`` by centred differences of the averaged loss.
+
+    ``dH0`` is per example (the loss's gradient times ``m``), as ``L_layer_backward`` returns it.
+    """
+    parameters = {name: value.astype(float) for name, value in parameters.items()}
+    X = X.astype(float)
+    m = X.shape[1]
+
+    def loss(p=parameters):
+        return reference.compute_loss(L_layer_forward(X, p, output=output)[0], Y)
+
+    gradients = gradcheck.numerical_parameter_gradients(loss, parameters)
+    gradients["dH0"] = gradcheck.numerical_gradient(loss, X) * m
+    return gradients
 
 
 # NumPy functions a test might compare with; each must still be NumPy's own.

@@ -19,6 +19,9 @@ from helpers.forward import L_layer_forward
 from helpers.grading import (
     assert_untampered,
     forbid_reference,
+    numerical_activation_backward,
+    numerical_layer_backward,
+    numerical_network_gradients,
     quiet,
     random_layer,
     random_network,
@@ -252,3 +255,37 @@ def test_assert_untampered_accepts_the_same_function_put_back(monkeypatch):
     monkeypatch.setattr(np, "allclose", np.allclose)
     monkeypatch.setattr(helpers.reference, "compute_loss", reference.compute_loss)
     assert_untampered()
+
+
+# ---------------------------------------------------------------- numerical_*
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_numerical_backward_agrees_with_the_reference(rng, activation):
+    dH, memory = random_layer(rng, 4, 3, 5, activation)
+    Z = memory[1]
+    backward = {"relu": reference.relu_backward, "sigmoid": reference.sigmoid_backward}[activation]
+    np.testing.assert_allclose(
+        numerical_activation_backward(dH, Z, activation), backward(dH, Z), rtol=1e-6, atol=1e-9
+    )
+    for numeric, exact in zip(
+        numerical_layer_backward(dH, memory, activation),
+        reference.layer_backward(dH, memory, activation),
+        strict=True,
+    ):
+        np.testing.assert_allclose(numeric, exact, rtol=1e-6, atol=1e-9)
+    assert np.array_equal(memory[1], Z), "the memory must be left as it was"
+
+
+@pytest.mark.parametrize("output", ["softmax", "sigmoid"])
+def test_numerical_network_gradients_follow_the_course_convention(rng, output):
+    dimensions = [5, 4, 3] if output == "softmax" else [5, 4, 1]
+    parameters, X, Y = random_network(rng, dimensions, m=6, output=output)
+    HL, memories = L_layer_forward(X, parameters, output=output)
+    exact = reference.L_layer_backward(HL, Y, memories)
+    numeric = numerical_network_gradients(parameters, X, Y, output)
+    assert set(numeric) == {"dW1", "db1", "dW2", "db2", "dH0"}
+    for name, value in numeric.items():
+        np.testing.assert_allclose(value, exact[name], rtol=1e-5, atol=1e-8, err_msg=name)
+    # a missing 1/m is told apart
+    assert not np.allclose(numeric["dW1"], exact["dW1"] * 6)
