@@ -15,10 +15,15 @@ export PYTHONHASHSEED := 0
 # nbgrader runs tools (alembic) from the environment it is installed in.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv demo test lint bench release clean
+.PHONY: help venv demo train test lint bench release clean notebooks lab check submit grade
 
 help:
-	@echo "make demo   train the reference network on the bundled data and save its figures"
+	@echo "make demo   grade sample submissions end to end: gradebook, release, autograde, feedback, export"
+	@echo "make train  train the reference network on the bundled data and save its figures"
+	@echo "make grade  autograde everyone in submitted/ on every core (the course's own gradebook)"
+	@echo "make lab    copy the notebooks you do not have yet into notebooks/, open JupyterLab"
+	@echo "make check  run your saved notebooks and list every test (NOTEBOOK=01_loss for one)"
+	@echo "make submit zip notebooks/ for handing in (STUDENT=your_id, default: login name)"
 	@echo "make test   lint and run every test"
 	@echo "make bench  compare the course text's training recipe with the taught one"
 	@echo "make release  regenerate release/ from source/ with nbgrader"
@@ -35,9 +40,32 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/python -m helpers.demo --out out/demo
+	$(BIN)/python -m helpers.grading_demo --out out/demo
+
+train: $(STAMP)
+	$(BIN)/python -m helpers.demo --out out/train
+
+grade: $(STAMP)
+	$(BIN)/python -m helpers.grade_class --root .
+
+# The student's working folder. Release notebooks missing from it are copied in; a notebook
+# already there is never overwritten, only reported when it differs from the release.
+notebooks: $(STAMP)
+	$(BIN)/python -m helpers.student fill --release release/backprop --into notebooks
+
+lab: notebooks
+	$(BIN)/jupyter lab notebooks
+
+# Runs copies of the saved notebooks; the files in notebooks/ are not changed.
+check: $(STAMP)
+	$(BIN)/python -m helpers.student check $(NOTEBOOK) --folder notebooks
+
+submit: $(STAMP)
+	$(BIN)/python -m helpers.student submit --folder notebooks --release release/backprop \
+		$(if $(STUDENT),--student $(STUDENT))
 
 test: lint
+	bash .ci/install-postgres
 	# one BLAS thread per worker: two workers with two threads each would fight over 2 cores
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile \
 		tests source/backprop --nbval-lax --nbval-current-env

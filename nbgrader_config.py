@@ -7,9 +7,15 @@ c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "backprop"
-c.CourseDirectory.db_url = os.environ.get("BACKPROP_DB_URL", "sqlite:///gradebook.db")
-# Instructor-only folders never travel with an assignment.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".git"]
+c.CourseDirectory.db_url = os.environ.get(
+    "BACKPROP_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+)
+# Files never copied between course folders. Instructor-only folders never travel with an
+# assignment, and Python files a student hands in are not copied next to the notebooks at
+# grading time: a `numpy.py` there would be imported instead of NumPy.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "__pycache__", "feedback", ".git", "*.py", "*.pyc", "*.so", "*.pth",
+]
 
 # What a student's stub looks like once the solution is cut out.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -25,3 +31,22 @@ c.Execute.skip_cells_with_tag = "skip-" + secrets.token_hex(16)
 
 # Test cells a student deleted are put back before grading.
 c.OverwriteCells.add_missing_cells = True
+
+# Answer cells that replace what the tests rely on are refused before the kernel starts
+# (helpers/guards.py); nbgrader's own sanitizing steps come first, as by default.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "helpers.guards.RestoreDeletedTests",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "helpers.guards.GuardAnswerCells",
+]
+
+# Feedback shows which tests failed and their messages, never the hidden tests' code.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "helpers.feedback.StripTestTracebacks",
+]

@@ -11,6 +11,10 @@ Only the notebook's answer cells and its set-up cells (tagged ``setup``) run; it
 demonstrations do not. Loading never fails: when the notebook is missing, broken or unfinished,
 you get a function that explains which notebook to finish when you call it.
 
+When the notebook is being graded (nbgrader sets ``NBGRADER_EXECUTION=autograde``) and the
+instructor's reference module is installed, the reference versions are returned instead: a
+mistake in an earlier notebook costs points there, never again in a later one.
+
 Interface:
     load_answers(notebook, *names, folder=None) -> one function, or a tuple of them
     AnswerNotReady: the error raised by such a function (a NotImplementedError)
@@ -19,7 +23,9 @@ Interface:
 from __future__ import annotations
 
 import functools
+import importlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +49,9 @@ def load_answers(notebook: str, *names: str, folder: str | Path | None = None):
     """
     if not names:
         raise ValueError("name at least one function to load")
+    graded = _reference_functions(names)
+    if graded is not None:
+        return graded[0] if len(graded) == 1 else graded
     path = Path(folder or Path.cwd()) / notebook
     namespace, problem = _run_answer_cells(path)
     functions = []
@@ -55,6 +64,17 @@ def load_answers(notebook: str, *names: str, folder: str | Path | None = None):
         else:
             functions.append(_explain_unfinished(function, notebook))
     return functions[0] if len(functions) == 1 else tuple(functions)
+
+
+def _reference_functions(names: tuple[str, ...]) -> tuple | None:
+    """The instructor's versions of ``names`` while nbgrader grades, else None."""
+    if os.environ.get("NBGRADER_EXECUTION") != "autograde":
+        return None
+    try:  # looked up by name: students' copies of the course do not contain it
+        reference = importlib.import_module("helpers.reference")
+    except ImportError:
+        return None
+    return tuple(getattr(reference, name) for name in names)
 
 
 def _run_answer_cells(path: Path) -> tuple[dict, str | None]:

@@ -1,9 +1,12 @@
-"""Shared fixtures: a seeded random generator."""
+"""Shared fixtures: a seeded random generator, and a throwaway PostgreSQL server."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
+# `postgres_url`: a PostgreSQL server for the session (tests/postgres_server.py)
+pytest_plugins = ["postgres_server"]
 
 
 @pytest.fixture

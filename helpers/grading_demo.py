@@ -1,0 +1,153 @@
+"""The grading pipeline end to end, on sample submissions: ``make demo``.
+
+In a course folder of its own (``out/demo/course`` by default) it creates the gradebook
+(SQLite unless ``--db-url`` says otherwise), generates the release from ``source/``, registers
+the sample students, stages their submissions (the solutions, the untouched release, typical
+mistakes, a correct answer written differently, a tampering attempt, a missing notebook),
+autogrades them on every core, writes feedback and nbgrader's grades CSV, and prints the
+scores by student and notebook and the pass rate of every test, read from the gradebook. One
+figure shows both. Running it again regrades everything and gives the same result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from helpers.course import NOTEBOOKS, Course  # noqa: E402
+from helpers.grade_class import grade_class  # noqa: E402
+from helpers.plots import save_figure  # noqa: E402
+from helpers.submissions import build, load_catalogue, points_per_test  # noqa: E402
+
+DEMO_STUDENTS = (
+    "solved",
+    "untouched",
+    "loss_without_mean",
+    "relu_mask_from_dH",
+    "dW_without_1_over_m",
+    "output_dZ_sign",
+    "gradient_ascent",
+    "learning_rate_ignored",
+    "argmax_over_wrong_axis",
+    "einsum_and_mean",
+    "replaced_np_allclose",
+    "missing_notebook",
+)
+
+
+def run(out: Path, db_url: str | None = None, workers: int | None = None) -> dict:
+    """Run the whole pipeline in ``out``; return ``{student: {notebook: score}}``."""
+    out = Path(out).resolve()
+    root = out / "course"
+    samples = [s for s in load_catalogue() if s.name in DEMO_STUDENTS]
+    course = Course(root, db_url)
+
+    _step(1, f"gradebook {course.db_url}, release and {len(samples)} students")
+    course.prepare([s.name for s in samples])
+    _step(2, "staging the sample submissions in submitted/")
+    staging = out / "staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    for sample in samples:
+        course.stage(sample.name, build(sample, staging / sample.name))
+    _step(3, "autograding (log: course/grading.log)")
+    report = grade_class(root, [s.name for s in samples], db_url=db_url, workers=workers)
+    for student, reason in sorted(report.problems.items()):
+        print(f"   could not grade all of {student}: {reason}")
+    _step(4, "feedback for every student in course/feedback/")
+    course.generate_feedback()
+    _step(5, "grades exported")
+    csv_path = course.export(out / "grades.csv")
+    print(f"   {csv_path}")
+
+    scores, results = course.scores(), course.test_results()
+    print()
+    print(score_table(scores))
+    print()
+    print(pass_rate_table(results))
+    figure = summary_figure(scores, results)
+    print(f"\nsaved {save_figure(figure, out / 'grading_summary.png')}")
+    return scores
+
+
+def _step(number: int, text: str) -> None:
+    print(f"[{number}/5] {text}", flush=True)
+
+
+def score_table(scores: dict[str, dict[str, float]]) -> str:
+    short = [notebook[:2] for notebook in NOTEBOOKS]
+    width = max(len(student) for student in scores)
+    lines = [f"{'student':<{width}}  " + " ".join(f"{s:>4}" for s in short) + "  total"]
+    for student, by_notebook in sorted(scores.items()):
+        row = " ".join(f"{by_notebook.get(nb, 0):>4g}" for nb in NOTEBOOKS)
+        lines.append(f"{student:<{width}}  {row}  {sum(by_notebook.values()):>5g}")
+    return "\n".join(lines)
+
+
+def pass_rates(results: dict) -> dict[tuple[str, str], float]:
+    """Fraction of students who got full points on each test."""
+    in_notebook_order = [tuple(key.split(":")) for key in points_per_test()]
+    return {
+        key: float(np.mean([r[key][0] == r[key][1] for r in results.values() if key in r]))
+        for key in in_notebook_order
+    }
+
+
+def pass_rate_table(results: dict) -> str:
+    rates = pass_rates(results)
+    width = max(len(f"{nb}:{test}") for nb, test in rates)
+    lines = [f"{'test':<{width}}  passed by"]
+    for (notebook, test), rate in rates.items():
+        lines.append(f"{notebook + ':' + test:<{width}}  {rate:>6.0%}")
+    return "\n".join(lines)
+
+
+def summary_figure(scores: dict, results: dict) -> Figure:
+    students = sorted(scores)
+    matrix = np.array([[scores[s].get(nb, 0) for nb in NOTEBOOKS] for s in students])
+    maxima = np.array(
+        [
+            sum(v[1] for (nb, _), v in next(iter(results.values())).items() if nb == notebook)
+            for notebook in NOTEBOOKS
+        ]
+    )
+    figure = Figure(figsize=(13, 0.35 * len(students) + 3), layout="constrained")
+    left, right = figure.subplots(1, 2, width_ratios=[1, 1.2])
+    image = left.imshow(matrix / maxima, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    for (i, j), value in np.ndenumerate(matrix):
+        left.text(j, i, f"{value:g}", ha="center", va="center", fontsize=8)
+    left.set_xticks(range(len(NOTEBOOKS)), [nb[:2] for nb in NOTEBOOKS])
+    left.set_yticks(range(len(students)), students, fontsize=8)
+    left.set_xlabel("notebook")
+    left.set_title("points per notebook")
+    figure.colorbar(image, ax=left, label="fraction of the notebook's points")
+
+    rates = pass_rates(results)
+    labels = [f"{nb[:2]} {test.removeprefix('test_')}" for nb, test in rates]
+    right.barh(range(len(rates)), list(rates.values()), color="tab:blue")
+    right.set_yticks(range(len(rates)), labels, fontsize=8)
+    right.invert_yaxis()
+    right.set_xlim(0, 1)
+    right.set_xlabel("fraction of students passing")
+    right.set_title("pass rate per test")
+    return figure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("out/demo"))
+    parser.add_argument("--db-url", help="gradebook URL (default: SQLite in the course folder)")
+    parser.add_argument("--workers", type=int, help="grading processes (default: one per core)")
+    args = parser.parse_args(argv)
+    run(args.out, args.db_url, args.workers)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

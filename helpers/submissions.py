@@ -1,0 +1,259 @@
+"""Sample submissions: what students hand in, built from the release and the solutions.
+
+A submission is a folder of notebooks, as nbgrader finds it in ``submitted/<student>/backprop``.
+Every sample starts from the release notebooks (what students receive) and then
+    * fills answer cells with the solutions (``solved``), or leaves the stubs (``untouched``),
+    * applies edits: replace text in the answer cell with a given ``grade_id`` (a typical
+      mistake, an alternative correct answer, an attack), or change the notebook in other ways
+      (``broken_json``, ``tag_tests``, ``delete_tests``, ``edit_tests``, extra files).
+
+The catalogue of samples, with the score each must get, is ``sample_submissions.toml`` next
+to this module; ``docs/sample_submissions.md`` is the same catalogue as a table
+(``python -m helpers.submissions --table``), and a test keeps the two in step.
+
+Interface:
+    load_catalogue(path=CATALOGUE) -> list[Sample]
+    build(sample, folder, release=RELEASE, source=SOURCE) -> folder
+    solution_code(notebook) -> {grade_id: code}
+    expected_scores(sample) -> {notebook: points}
+    markdown_table(samples) -> str
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import tomllib
+
+from helpers.course import ASSIGNMENT, NOTEBOOKS, PROJECT
+
+RELEASE = PROJECT / "release" / ASSIGNMENT
+SOURCE = PROJECT / "source" / ASSIGNMENT
+CATALOGUE = Path(__file__).with_name("sample_submissions.toml")
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+
+
+@dataclass
+class Edit:
+    """Replace ``old`` by ``new`` in the cell ``grade_id`` of ``notebook`` (``old`` must occur)."""
+
+    notebook: str
+    grade_id: str
+    old: str
+    new: str
+
+
+@dataclass
+class Sample:
+    """One sample submission and the outcome it must have."""
+
+    name: str
+    kind: str  # "solved", "mistake", "alternative", "hostile" or "untouched"
+    description: str
+    base: str = "solved"  # "solved" or "untouched"
+    edits: list[Edit] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # see _ACTIONS
+    # the tests that must fail: "notebook:grade_id" (each loses its points)
+    failing: list[str] = field(default_factory=list)
+    # notebooks scored 0 as a whole (missing, unreadable, kernel died)
+    zero_notebooks: list[str] = field(default_factory=list)
+
+
+def load_catalogue(path: Path = CATALOGUE) -> list[Sample]:
+    data = tomllib.loads(Path(path).read_text())
+    samples = []
+    for entry in data["sample"]:
+        edits = [Edit(**edit) for edit in entry.pop("edit", [])]
+        samples.append(Sample(edits=edits, **entry))
+    names = [sample.name for sample in samples]
+    if len(set(names)) != len(names):
+        raise ValueError("sample names must be unique")
+    return samples
+
+
+def solution_code(notebook: str, source: Path = SOURCE) -> dict[str, str]:
+    """The instructor's answer cells of ``notebook``, solution markers removed."""
+    nb = nbformat.read(source / f"{notebook}.ipynb", as_version=4)
+    return {
+        cell.metadata.nbgrader["grade_id"]: _SOLUTION_MARKERS.sub("", cell.source)
+        for cell in nb.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def build(sample: Sample, folder: Path, release: Path = RELEASE, source: Path = SOURCE) -> Path:
+    """Write the submission ``sample`` into ``folder`` (created) and return it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for notebook in NOTEBOOKS:
+        nb = nbformat.read(release / f"{notebook}.ipynb", as_version=4)
+        if sample.base == "solved":
+            answers = solution_code(notebook, source)
+            for cell in _answer_cells(nb):
+                cell.source = answers[cell.metadata.nbgrader["grade_id"]]
+        for edit in sample.edits:
+            if edit.notebook == notebook:
+                _apply(edit, nb)
+        nbformat.write(nb, folder / f"{notebook}.ipynb")
+    for action in sample.actions:
+        _ACTIONS[action.split(":")[0]](folder, *action.split(":")[1:])
+    return folder
+
+
+def expected_scores(sample: Sample, release: Path = RELEASE) -> dict[str, float]:
+    """Points per notebook the sample must get: full marks minus what its mistakes cost."""
+    points = points_per_test(release)
+    lost = set(sample.failing)
+    if sample.base == "untouched":
+        lost |= set(points)
+    scores = {}
+    for notebook in NOTEBOOKS:
+        tests = {key: value for key, value in points.items() if key.startswith(f"{notebook}:")}
+        if notebook in sample.zero_notebooks:
+            scores[notebook] = 0.0
+        else:
+            scores[notebook] = float(sum(v for key, v in tests.items() if key not in lost))
+    return scores
+
+
+def points_per_test(release: Path = RELEASE) -> dict[str, float]:
+    """``{"notebook:grade_id": points}`` for every test cell of the release."""
+    points = {}
+    for notebook in NOTEBOOKS:
+        nb = nbformat.read(release / f"{notebook}.ipynb", as_version=4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                points[f"{notebook}:{meta['grade_id']}"] = float(meta["points"])
+    return points
+
+
+def _answer_cells(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+
+
+def _apply(edit: Edit, nb) -> None:
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == edit.grade_id]
+    if len(cells) != 1:
+        raise ValueError(f"{edit.notebook} has no cell {edit.grade_id!r}")
+    if edit.old not in cells[0].source:
+        raise ValueError(f"{edit.notebook}:{edit.grade_id} does not contain {edit.old!r}")
+    cells[0].source = cells[0].source.replace(edit.old, edit.new)
+
+
+# ---------------------------------------------------------------------- whole-notebook actions
+
+
+def _each_test_cell(folder: Path, notebook: str, change) -> None:
+    path = folder / f"{notebook}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [cell for cell in nb.cells if change(cell) is not False]
+    nbformat.write(nb, path)
+
+
+def _is_test(cell) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("grade"))
+
+
+def _tag_tests(folder: Path, notebook: str) -> None:
+    """Tag every test cell ``skip-execution``, the tag nbgrader skips by default."""
+
+    def tag(cell):
+        if _is_test(cell):
+            cell.metadata.setdefault("tags", []).append("skip-execution")
+
+    _each_test_cell(folder, notebook, tag)
+
+
+def _delete_tests(folder: Path, notebook: str) -> None:
+    _each_test_cell(folder, notebook, lambda cell: not _is_test(cell))
+
+
+def _edit_tests(folder: Path, notebook: str) -> None:
+    """Replace every test cell's code by ``pass``: nothing is checked any more."""
+
+    def neuter(cell):
+        if _is_test(cell):
+            cell.source = "pass"
+
+    _each_test_cell(folder, notebook, neuter)
+
+
+def _broken_json(folder: Path, notebook: str) -> None:
+    path = folder / f"{notebook}.ipynb"
+    path.write_text(path.read_text()[: len(path.read_text()) // 2])
+
+
+def _remove(folder: Path, notebook: str) -> None:
+    (folder / f"{notebook}.ipynb").unlink()
+
+
+def _extra_file(folder: Path, name: str) -> None:
+    """An extra file; a ``numpy.py`` would shadow NumPy in a kernel started in this folder."""
+    text = "allclose = lambda *args, **kwargs: True\n" if name.endswith(".py") else "notes\n"
+    (folder / name).write_text(text)
+
+
+_ACTIONS = {
+    "tag_tests": _tag_tests,
+    "delete_tests": _delete_tests,
+    "edit_tests": _edit_tests,
+    "broken_json": _broken_json,
+    "remove": _remove,
+    "extra_file": _extra_file,
+}
+
+
+# ---------------------------------------------------------------------- the table
+
+
+def markdown_table(samples: list[Sample], release: Path = RELEASE) -> str:
+    """The catalogue as a Markdown table: sample, what it does, tests that fail, points lost."""
+    total = sum(points_per_test(release).values())
+    lines = [
+        "# Sample submissions and the scores they must get",
+        "",
+        "Generated by `python -m helpers.submissions --table` from",
+        "`helpers/sample_submissions.toml`; `make test` grades every sample with nbgrader and",
+        f"asserts its score per notebook. Full marks: {total:g} points.",
+        "",
+        "| sample | kind | what it does | tests that must fail | points lost |",
+        "|---|---|---|---|---|",
+    ]
+    for sample in samples:
+        lost = total - sum(expected_scores(sample, release).values())
+        failing = list(sample.failing) + [f"{nb} (whole notebook)" for nb in sample.zero_notebooks]
+        if sample.base == "untouched":
+            failing = ["every test"]
+        tests = "<br>".join(f"`{t}`" for t in failing) or "none"
+        description = sample.description.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `{sample.name}` | {sample.kind} | {description} | {tests} | {lost:g} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--table", action="store_true", help="print the catalogue as Markdown")
+    parser.add_argument("--build", metavar="NAME", help="build one sample into --out")
+    parser.add_argument("--out", type=Path, default=Path("out/samples"))
+    args = parser.parse_args(argv)
+    samples = load_catalogue()
+    if args.table:
+        print(markdown_table(samples), end="")
+    elif args.build:
+        chosen = [s for s in samples if s.name == args.build]
+        if not chosen:
+            parser.error(f"no sample {args.build!r}; known: {', '.join(s.name for s in samples)}")
+        print(build(chosen[0], args.out / args.build))
+    else:
+        print(json.dumps([s.name for s in samples], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""Grading a class in parallel: same results as nbgrader's serial autograde, on SQLite and on a
+real PostgreSQL server, and a complete gradebook after a worker is killed midway and the
+command is run again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers.course import PROJECT, Course
+from helpers.submissions import build, expected_scores, load_catalogue
+
+pytestmark = pytest.mark.slow
+CATALOGUE = {sample.name: sample for sample in load_catalogue()}
+# Samples that serial nbgrader grades without failing (it gives up on a broken notebook's
+# whole submission, which the parallel command does not).
+SAME_AS_SERIAL = ["solved", "untouched", "loss_without_mean", "einsum_and_mean"]
+
+
+def staged_course(root: Path, names: list[str], db_url: str | None = None) -> Course:
+    course = Course(root, db_url, timeout=30)
+    course.prepare(names)
+    for name in names:
+        course.stage(name, build(CATALOGUE[name], root.parent / "built" / name))
+    return course
+
+
+def grade_command(root: Path, *extra: str, db_url: str | None = None) -> list[str]:
+    command = [sys.executable, "-m", "helpers.grade_class", "--root", str(root), "--workers", "2"]
+    command += ["--timeout", "30", *extra]
+    return command + (["--db-url", db_url] if db_url else [])
+
+
+def test_parallel_grading_matches_serial_nbgrader(tmp_path):
+    serial = staged_course(tmp_path / "serial" / "course", SAME_AS_SERIAL)
+    # plain nbgrader with the course's settings (the config makes its own folder the root)
+    shutil.copy(PROJECT / "nbgrader_config.py", serial.root)
+    run = subprocess.run(
+        ["nbgrader", "autograde", "backprop", "--Execute.timeout=30"],
+        cwd=serial.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BACKPROP_DB_URL": serial.db_url},
+    )
+    assert "Autograding" in run.stderr, run.stderr[-2000:]
+    parallel = staged_course(tmp_path / "parallel" / "course", SAME_AS_SERIAL)
+    subprocess.run(grade_command(parallel.root), check=True, capture_output=True)
+    assert parallel.test_results() == serial.test_results()
+    assert sorted(parallel.test_results()) == sorted(SAME_AS_SERIAL)
+
+
+def test_postgres_gradebook_survives_a_killed_worker(tmp_path, postgres_url):
+    names = ["solved", "untouched", "loss_without_mean", "output_dZ_sign", "kernel_killed"]
+    course = staged_course(tmp_path / "course", names, db_url=postgres_url)
+    process = subprocess.Popen(
+        grade_command(course.root, db_url=postgres_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    victim = wait_for_a_busy_worker(process.pid, course.root)
+    os.kill(victim, signal.SIGKILL)
+    _, errors = process.communicate(timeout=600)
+    assert process.returncode == 1, "the killed student must be reported"
+    assert "the grading process died" in errors
+
+    rerun = subprocess.run(
+        grade_command(course.root, "--resume", db_url=postgres_url), capture_output=True, text=True
+    )
+    assert rerun.returncode == 0 or "kernel_killed" in rerun.stderr, rerun.stderr
+    scores = course.scores()
+    assert sorted(scores) == sorted(names), "one row per student: none lost, none doubled"
+    for name in names:
+        assert course.is_graded(name), name
+        assert scores[name] == expected_scores(CATALOGUE[name]), name
+
+
+def wait_for_a_busy_worker(parent: int, root: Path, timeout: float = 120) -> int:
+    """The pid of a worker process once it has started grading someone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = list((root / "autograded").glob("*/backprop/*.ipynb"))
+        children = subprocess.run(
+            ["pgrep", "-P", str(parent)], capture_output=True, text=True
+        ).stdout.split()
+        workers = [int(pid) for pid in children if _is_worker(int(pid))]
+        if started and workers:
+            return workers[0]
+        time.sleep(0.5)
+    raise AssertionError("no worker started grading in time")
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return False

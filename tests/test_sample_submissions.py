@@ -1,0 +1,137 @@
+"""Every sample submission graded by nbgrader gets exactly the score the catalogue says.
+
+The whole catalogue (``helpers/sample_submissions.toml``: the solutions, the untouched release,
+typical mistakes, correct answers written differently, hostile and broken notebooks) is staged
+in a fresh course, graded across two processes with ``helpers.grade_class`` (each running
+nbgrader's autograde), and the gradebook is read back: every test cell listed as failing must
+score 0, every other test cell full points, and nothing in ``submitted/`` may change.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers.course import NOTEBOOKS, Course
+from helpers.grade_class import grade_class
+from helpers.submissions import (
+    build,
+    expected_scores,
+    load_catalogue,
+    markdown_table,
+    points_per_test,
+)
+
+SAMPLES = load_catalogue()
+TABLE = Path(__file__).resolve().parents[1] / "docs" / "sample_submissions.md"
+CELL_TIMEOUT = 30  # seconds per cell; the endless loop costs one cell this long
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    course = Course(root, timeout=CELL_TIMEOUT)
+    course.prepare([sample.name for sample in SAMPLES])
+    for sample in SAMPLES:
+        course.stage(sample.name, build(sample, tmp_path_factory.mktemp(sample.name)))
+    before = tree_digest(root / "submitted")
+    report = grade_class(root, workers=2, timeout=CELL_TIMEOUT, progress=False)
+    return course, report, before
+
+
+def test_the_catalogue_has_what_a_trustworthy_grader_needs():
+    kinds = [sample.kind for sample in SAMPLES]
+    assert kinds.count("mistake") >= 15
+    assert kinds.count("alternative") >= 6
+    assert kinds.count("hostile") >= 10
+    points = points_per_test()
+    for sample in SAMPLES:
+        assert set(sample.failing) <= set(points), f"{sample.name}: unknown tests"
+        assert set(sample.zero_notebooks) <= set(NOTEBOOKS), f"{sample.name}: unknown notebook"
+        if sample.kind == "mistake":  # one mistake, in one notebook
+            assert len({key.split(":")[0] for key in sample.failing}) == 1, sample.name
+
+
+def test_the_table_in_docs_is_generated_from_the_catalogue():
+    assert TABLE.read_text() == markdown_table(SAMPLES), (
+        "docs/sample_submissions.md is out of date: "
+        "python -m helpers.submissions --table > docs/sample_submissions.md"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", SAMPLES, ids=[sample.name for sample in SAMPLES])
+def test_each_sample_scores_exactly_as_expected(graded, sample):
+    course, _, _ = graded
+    results = course.test_results()[sample.name]
+    failing = set(sample.failing)
+    for (notebook, grade_id), (score, max_score) in sorted(results.items()):
+        key = f"{notebook}:{grade_id}"
+        if sample.base == "untouched" or notebook in sample.zero_notebooks or key in failing:
+            assert score == 0, f"{sample.name}: {key} should fail but scored {score}"
+        else:
+            assert score == max_score, f"{sample.name}: {key} scored {score} of {max_score}"
+    assert course.scores()[sample.name] == expected_scores(sample)
+
+
+@pytest.mark.slow
+def test_only_the_broken_notebooks_are_reported(graded):
+    _, report, _ = graded
+    assert set(report.graded) == {sample.name for sample in SAMPLES}
+    broken = {s.name for s in SAMPLES if set(s.zero_notebooks) - {"05_update_parameters"}}
+    assert set(report.problems) == broken, report.problems
+    assert "DeadKernelError" in report.problems["kernel_killed"]
+
+
+@pytest.mark.slow
+def test_grading_never_touches_submitted(graded):
+    course, _, before = graded
+    assert tree_digest(course.root / "submitted") == before
+
+
+@pytest.mark.slow
+def test_python_files_handed_in_do_not_reach_the_kernel(graded):
+    course, _, _ = graded
+    autograded = course.root / "autograded" / "extra_files" / "backprop"
+    assert (autograded / "notes.txt").exists()
+    assert not (autograded / "numpy.py").exists()
+
+
+@pytest.mark.slow
+def test_feedback_shows_failures_but_never_hidden_tests(graded):
+    course, _, _ = graded
+    course.generate_feedback("loss_without_mean")
+    feedback = course.root / "feedback" / "loss_without_mean" / "backprop"
+    html = (feedback / "01_loss.html").read_text()
+    assert "test_compute_loss_hidden" in html or "0.0 / 6.0" in html or "0 / 6" in html
+    assert "loss of a uniform guess" in html, "the visible test's failure message is shown"
+    text = re.sub(r"<[^>]+>", "", html)
+    for secret in (
+        "default_rng(1101)",
+        "grading.assert_untampered",
+        "forbid_reference",
+        "reference.compute_loss",
+    ):
+        assert secret not in text, f"feedback shows hidden test code: {secret}"
+    assert "Traceback (most recent call last)" not in text and "Cell In[" not in text
+
+
+@pytest.mark.slow
+def test_export_gives_the_gradebook_scores(graded, tmp_path):
+    course, _, _ = graded
+    rows = list(csv.DictReader(course.export(tmp_path / "grades.csv").open()))
+    by_student = {row["student_id"]: float(row["score"]) for row in rows}
+    for sample in SAMPLES:
+        assert by_student[sample.name] == pytest.approx(sum(expected_scores(sample).values()))
