@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # nbgrader runs tools (alembic) from the environment it is installed in.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv demo train test lint bench release clean notebooks lab check submit grade
+.PHONY: help venv demo train test lint bench bench-grading release clean notebooks lab check submit grade
 
 help:
 	@echo "make demo   grade sample submissions end to end: gradebook, release, autograde, feedback, export"
@@ -26,6 +26,7 @@ help:
 	@echo "make submit zip notebooks/ for handing in (STUDENT=your_id, default: login name)"
 	@echo "make test   lint and run every test"
 	@echo "make bench  compare the course text's training recipe with the taught one"
+	@echo "make bench-grading  serial nbgrader autograde against the parallel command (40 students)"
 	@echo "make release  regenerate release/ from source/ with nbgrader"
 	@echo "make lint   ruff over the project's code"
 	@echo "make clean  remove the virtual environment and everything runs produced"
@@ -79,6 +80,10 @@ release: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
+
+# about 20 minutes on 2 cores
+bench-grading: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_grading.py --n 40
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

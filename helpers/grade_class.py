@@ -113,7 +113,7 @@ class _Worker:
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
-            pass
+            self.process.kill()  # not yet the leader of its own group
         self.process.join(5)
 
 

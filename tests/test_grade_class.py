@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers.course import PROJECT, Course
+from helpers.grade_class import grade_class
 from helpers.submissions import build, expected_scores, load_catalogue
 
 pytestmark = pytest.mark.slow
@@ -103,3 +104,18 @@ def _is_worker(pid: int) -> bool:
         return "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
     except OSError:
         return False
+
+
+def test_a_student_over_the_time_limit_is_stopped_and_reported(tmp_path):
+    names = ["solved", "untouched"]
+    course = staged_course(tmp_path / "course", names)
+    report = grade_class(course.root, workers=2, time_limit=3, progress=False)
+    assert set(report.problems) == set(names)
+    assert all("time limit of 3 s" in reason for reason in report.problems.values())
+    assert not report.graded
+    assert not any(course.is_graded(name) for name in names)
+    # run again with room to finish: everything is graded, as if nothing had happened
+    report = grade_class(course.root, workers=2, resume=True, progress=False)
+    assert sorted(report.graded) == names and not report.problems
+    for name in names:
+        assert course.scores()[name] == expected_scores(CATALOGUE[name])

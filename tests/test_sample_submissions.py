@@ -14,6 +14,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from helpers.course import NOTEBOOKS, Course
@@ -107,6 +108,16 @@ def test_python_files_handed_in_do_not_reach_the_kernel(graded):
     autograded = course.root / "autograded" / "extra_files" / "backprop"
     assert (autograded / "notes.txt").exists()
     assert not (autograded / "numpy.py").exists()
+
+
+@pytest.mark.slow
+def test_a_correct_answer_that_warns_keeps_its_points(graded):
+    course, _, _ = graded
+    notebook = course.root / "autograded" / "log_of_zero_warns" / "backprop" / "01_loss.ipynb"
+    outputs = [o for cell in nbformat.read(notebook, 4).cells for o in cell.get("outputs", [])]
+    assert any("RuntimeWarning" in o.get("text", "") for o in outputs), "the answer should warn"
+    assert not any(o.get("name") == "stderr" for o in outputs)
+    assert sum(course.scores()["log_of_zero_warns"].values()) == 100
 
 
 @pytest.mark.slow
