@@ -55,10 +55,16 @@ def time_serial(course: Course) -> float:
             cwd=course.root,
             stdout=log,
             stderr=log,
-            env={**os.environ, "BACKPROP_DB_URL": course.db_url},
+            env={**_default_threads(), "BACKPROP_DB_URL": course.db_url},
             check=False,
         )
     return time.perf_counter() - start
+
+
+def _default_threads() -> dict[str, str]:
+    """The environment without thread limits: serial nbgrader as an instructor would run it."""
+    limits = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    return {k: v for k, v in os.environ.items() if k not in limits}
 
 
 def time_parallel(course: Course, workers: int) -> float:

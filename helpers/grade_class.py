@@ -168,6 +168,10 @@ def _work(connection, root: str, db_url: str | None, timeout: int | None) -> Non
     """Worker process: grade each student received, answer ``(student, failed notebooks)``."""
     os.setsid()  # a process group of its own, so that kill() also reaches its kernels
     _log_to(Path(root) / "grading.log")
+    # One BLAS thread per kernel: the workers already fill the cores, and threads fighting
+    # over them slow the training cells tenfold. Kernels inherit this environment.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
     course = Course(root, db_url, timeout)
     while (student := connection.recv()) is not None:
         try:
