@@ -14,7 +14,7 @@ module adds what grading real submissions needs on top:
 Interface:
     Course(root, db_url=None, timeout=None)
         .prepare(students, source=SOURCE)  copy source/, generate release/, register students
-        .stage(student, folder)            copy a submission folder into submitted/
+        .stage(student, folder)            copy a submission into submitted/ (never replacing one)
         .autograde(student)                -> GradingOutcome
         .is_graded(student)                -> bool: every test cell has an automatic score
         .generate_feedback(student=None)   feedback HTML for everyone graded
@@ -96,13 +96,16 @@ class Course:
                 gradebook.update_or_create_student(student)
 
     def stage(self, student: str, folder: Path) -> Path:
-        """Copy a submission folder to ``submitted/<student>/backprop`` (replacing what was there).
+        """Copy a submission folder to ``submitted/<student>/backprop``.
 
-        Staging is the instructor's step before grading; grading itself never writes there.
+        A submission already there is never replaced: staging the same files again does
+        nothing, and different files raise ``FileExistsError``.
         """
         target = self.root / "submitted" / student / ASSIGNMENT
         if target.exists():
-            shutil.rmtree(target)
+            if _same_files(Path(folder), target):
+                return target
+            raise FileExistsError(f"{target} already holds a different submission; not replaced")
         shutil.copytree(folder, target)
         return target
 
@@ -214,6 +217,15 @@ def _by_notebook(results: dict) -> dict[str, dict]:
     for (notebook, grade_id), value in results.items():
         grouped.setdefault(notebook, {})[grade_id] = value
     return grouped
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    def contents(folder: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+        }
+
+    return contents(a) == contents(b)
 
 
 _EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.*)$", re.MULTILINE)

@@ -119,3 +119,15 @@ def test_a_student_over_the_time_limit_is_stopped_and_reported(tmp_path):
     assert sorted(report.graded) == names and not report.problems
     for name in names:
         assert course.scores()[name] == expected_scores(CATALOGUE[name])
+
+
+def test_staging_never_replaces_a_different_submission(tmp_path):
+    course = Course(tmp_path / "course")
+    solved = build(CATALOGUE["solved"], tmp_path / "solved")
+    untouched = build(CATALOGUE["untouched"], tmp_path / "untouched")
+    target = course.stage("alice", solved)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    assert course.stage("alice", solved) == target  # the same files again: nothing to do
+    with pytest.raises(FileExistsError, match="different submission"):
+        course.stage("alice", untouched)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
