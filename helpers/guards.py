@@ -79,9 +79,8 @@ def answer_cell_problems(source: str, protected: frozenset[str] = frozenset()) -
     A cell that is not valid Python is not refused here: it fails by itself when it runs.
     """
     python = TransformerManager().transform_cell(source)
-    try:
-        tree = ast.parse(python)
-    except SyntaxError:
+    tree = _parse(python)
+    if tree is None:
         return []
     if "get_ipython()" in python and "get_ipython" not in source:
         return ["it runs a shell command or an IPython magic"]
@@ -110,9 +109,7 @@ def _node_problems(node: ast.AST, protected: frozenset[str]) -> list[str]:
         if node.id.startswith("__"):
             return [f"it uses {node.id}"]
     if isinstance(node, ast.Global | ast.Nonlocal):
-        touched = sorted(set(node.names) & protected)
-        if touched:
-            return [f"it rebinds {', '.join(touched)}, which the tests rely on"]
+        return _rebinds(set(node.names) & protected)
     return []
 
 
@@ -120,8 +117,11 @@ def _rebinding_problems(tree: ast.Module, protected: frozenset[str]) -> list[str
     """Statements of the cell, outside function bodies, that bind a protected name."""
     bound = _names_bound_at_top_level(tree)
     bound -= _harmless_numpy_imports(tree)  # `import numpy as np` binds np to NumPy itself
-    touched = sorted(bound & protected)
-    return [f"it rebinds {', '.join(touched)}, which the tests rely on"] if touched else []
+    return _rebinds(bound & protected)
+
+
+def _rebinds(touched: set[str]) -> list[str]:
+    return [f"it rebinds {', '.join(sorted(touched))}, which the tests rely on"] if touched else []
 
 
 def _names_bound_at_top_level(node: ast.AST) -> set[str]:
@@ -135,7 +135,7 @@ def _names_bound_at_top_level(node: ast.AST) -> set[str]:
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store | ast.Del):
             bound.add(child.id)
         elif isinstance(child, ast.alias):
-            bound.add((child.asname or child.name).split(".")[0])
+            bound.add(_bound_name(child))
         bound |= _names_bound_at_top_level(child)
     return bound
 
@@ -144,7 +144,7 @@ def _harmless_numpy_imports(tree: ast.Module) -> set[str]:
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {a.asname or a.name for a in node.names if a.name == "numpy"}
+            names |= {_bound_name(alias) for alias in node.names if alias.name == "numpy"}
     return names & {"np", "numpy"}
 
 
@@ -163,14 +163,24 @@ def protected_names(cells) -> frozenset[str]:
     for cell in cells:
         if cell.cell_type != "code" or utils.is_solution(cell):
             continue
-        try:
-            tree = ast.parse(TransformerManager().transform_cell(cell.source))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
+        tree = _parse(TransformerManager().transform_cell(cell.source))
+        for node in ast.walk(tree) if tree else ():
             if isinstance(node, ast.Import | ast.ImportFrom):
-                names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+                names |= {_bound_name(alias) for alias in node.names}
     return frozenset(names)
+
+
+def _parse(python: str) -> ast.Module | None:
+    """The syntax tree, or None for code that is not valid Python (it fails when it runs)."""
+    try:
+        return ast.parse(python)
+    except SyntaxError:
+        return None
+
+
+def _bound_name(alias: ast.alias) -> str:
+    """The name an import binds: ``import a.b`` binds ``a``, ``import a as c`` binds ``c``."""
+    return (alias.asname or alias.name).split(".")[0]
 
 
 def refused_cell_source(source: str, problems: list[str]) -> str:
