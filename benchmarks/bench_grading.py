@@ -26,22 +26,17 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from helpers.course import NOTEBOOKS, PROJECT, Course
-from helpers.submissions import build, load_catalogue
+from helpers.grade_class import BLAS_THREAD_VARIABLES
+from helpers.submissions import load_catalogue, stage_students
 
 KINDS = ("solved", "alternative", "mistake")
 
 
 def stage_class(root: Path, n: int) -> Course:
     samples = [s for s in load_catalogue() if s.kind in KINDS]
-    students = [f"student{i:03d}" for i in range(n)]
     course = Course(root)
-    course.prepare(students)
-    built = root.parent / "built"
-    for i, student in enumerate(students):
-        sample = samples[i % len(samples)]
-        if not (built / sample.name).exists():
-            build(sample, built / sample.name)
-        course.stage(student, built / sample.name)
+    class_ = {f"student{i:03d}": samples[i % len(samples)] for i in range(n)}
+    stage_students(course, class_, root.parent / "built")
     shutil.copy(PROJECT / "nbgrader_config.py", root)  # plain nbgrader reads it from its cwd
     return course
 
@@ -62,8 +57,7 @@ def time_serial(course: Course) -> float:
 
 def _default_threads() -> dict[str, str]:
     """The environment without thread limits: serial nbgrader as an instructor would run it."""
-    limits = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    return {k: v for k, v in os.environ.items() if k not in limits}
+    return {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES}
 
 
 def time_parallel(course: Course, workers: int) -> float:
@@ -93,9 +87,8 @@ def breakdown(folder: Path) -> dict[str, float]:
     """
     root = folder / "breakdown" / "course"
     course = Course(root)
-    course.prepare(["one"])
     solved = next(s for s in load_catalogue() if s.kind == "solved")
-    course.stage("one", build(solved, folder / "breakdown" / "built"))
+    stage_students(course, {"one": solved}, folder / "breakdown" / "built")
 
     spent = dict.fromkeys(["kernel", "cells", "shutdown", "database"], 0.0)
     wrapped = {  # the blocking versions, which nbconvert's ExecutePreprocessor calls

@@ -21,6 +21,7 @@ Interface:
         .export(csv_path)                  nbgrader's grades CSV
         .scores()                          -> {student: {notebook: score}}
         .test_results()                    -> {student: {(notebook, grade_id): (score, max)}}
+    folder_contents(folder)                -> {relative path: bytes} of every file below it
     ASSIGNMENT, NOTEBOOKS, SOURCE
 """
 
@@ -52,10 +53,6 @@ class GradingOutcome:
     student: str
     # notebook -> why it could not be graded (it scores 0)
     failed_notebooks: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed_notebooks
 
 
 def course_config(root: Path, db_url: str | None = None, timeout: int | None = None) -> Config:
@@ -103,7 +100,7 @@ class Course:
         """
         target = self.root / "submitted" / student / ASSIGNMENT
         if target.exists():
-            if _same_files(Path(folder), target):
+            if folder_contents(Path(folder)) == folder_contents(target):
                 return target
             raise FileExistsError(f"{target} already holds a different submission; not replaced")
         shutil.copytree(folder, target)
@@ -122,13 +119,14 @@ class Course:
         outcome = GradingOutcome(student)
         if result["success"]:
             return outcome
-        for notebook in self._submitted_notebooks(student):
+        submitted = self._submitted_notebooks(student)
+        for notebook in submitted:
             result = self._autograde_notebook(student, notebook)
             if not result["success"]:  # once more: a kernel may fail to start, no fault of its own
                 result = self._autograde_notebook(student, notebook)
             if not result["success"]:
                 outcome.failed_notebooks[notebook] = _failure_reason(result)
-        missing = set(NOTEBOOKS) - set(self._submitted_notebooks(student))
+        missing = set(NOTEBOOKS) - set(submitted)
         self._score_zero(student, set(outcome.failed_notebooks) | missing)
         return outcome
 
@@ -219,13 +217,9 @@ def _by_notebook(results: dict) -> dict[str, dict]:
     return grouped
 
 
-def _same_files(a: Path, b: Path) -> bool:
-    def contents(folder: Path) -> dict[str, bytes]:
-        return {
-            str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-        }
-
-    return contents(a) == contents(b)
+def folder_contents(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder``: its path relative to ``folder``, and its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 _EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.*)$", re.MULTILINE)

@@ -33,6 +33,9 @@ from tqdm.auto import tqdm
 
 from helpers.course import ASSIGNMENT, Course
 
+# The maths libraries' thread settings; grading kernels get one thread each.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
 
 @dataclass
 class ClassReport:
@@ -65,7 +68,9 @@ def grade_class(
     if resume:
         course = Course(root, db_url)
         students = [s for s in students if not course.is_graded(s)]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(students) or 1))
+    if not students:  # nothing to grade: no worker to start
+        return ClassReport(seconds=time.perf_counter() - start)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
     report = ClassReport()
     pending = list(reversed(students))
     pool = _Pool(root, db_url, timeout, workers)
@@ -170,7 +175,7 @@ def _work(connection, root: str, db_url: str | None, timeout: int | None) -> Non
     _log_to(Path(root) / "grading.log")
     # One BLAS thread per kernel: the workers already fill the cores, and threads fighting
     # over them slow the training cells tenfold. Kernels inherit this environment.
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for variable in BLAS_THREAD_VARIABLES:
         os.environ[variable] = "1"
     course = Course(root, db_url, timeout)
     while (student := connection.recv()) is not None:

@@ -15,16 +15,13 @@ import argparse
 import shutil
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from helpers.course import NOTEBOOKS, Course  # noqa: E402
-from helpers.grade_class import grade_class  # noqa: E402
-from helpers.plots import save_figure  # noqa: E402
-from helpers.submissions import build, load_catalogue, points_per_test  # noqa: E402
+from helpers.course import NOTEBOOKS, Course
+from helpers.grade_class import grade_class
+from helpers.plots import save_figure
+from helpers.submissions import load_catalogue, points_per_test, stage_students
 
 DEMO_STUDENTS = (
     "solved",
@@ -46,23 +43,20 @@ def run(out: Path, db_url: str | None = None, workers: int | None = None) -> dic
     """Run the whole pipeline in ``out``; return ``{student: {notebook: score}}``."""
     out = Path(out).resolve()
     root = out / "course"
-    samples = [s for s in load_catalogue() if s.name in DEMO_STUDENTS]
+    samples = {s.name: s for s in load_catalogue() if s.name in DEMO_STUDENTS}
     course = Course(root, db_url)
 
-    _step(1, f"gradebook {course.db_url}, release and {len(samples)} students")
-    course.prepare([s.name for s in samples])
-    _step(2, "staging the sample submissions in submitted/")
+    _step(1, f"gradebook {course.db_url}, release, {len(samples)} students and their work")
     staging = out / "staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    for sample in samples:
-        course.stage(sample.name, build(sample, staging / sample.name))
-    _step(3, "autograding (log: course/grading.log)")
-    report = grade_class(root, [s.name for s in samples], db_url=db_url, workers=workers)
+    shutil.rmtree(staging, ignore_errors=True)  # built afresh from the current catalogue
+    stage_students(course, samples, staging)
+    _step(2, "autograding (log: course/grading.log)")
+    report = grade_class(root, list(samples), db_url=db_url, workers=workers)
     for student, reason in sorted(report.problems.items()):
         print(f"   could not grade all of {student}: {reason}")
-    _step(4, "feedback for every student in course/feedback/")
+    _step(3, "feedback for every student in course/feedback/")
     course.generate_feedback()
-    _step(5, "grades exported")
+    _step(4, "grades exported")
     csv_path = course.export(out / "grades.csv")
     print(f"   {csv_path}")
 
@@ -77,7 +71,7 @@ def run(out: Path, db_url: str | None = None, workers: int | None = None) -> dic
 
 
 def _step(number: int, text: str) -> None:
-    print(f"[{number}/5] {text}", flush=True)
+    print(f"[{number}/4] {text}", flush=True)
 
 
 def score_table(scores: dict[str, dict[str, float]]) -> str:
@@ -111,11 +105,9 @@ def pass_rate_table(results: dict) -> str:
 def summary_figure(scores: dict, results: dict) -> Figure:
     students = sorted(scores)
     matrix = np.array([[scores[s].get(nb, 0) for nb in NOTEBOOKS] for s in students])
+    points = points_per_test()
     maxima = np.array(
-        [
-            sum(v[1] for (nb, _), v in next(iter(results.values())).items() if nb == notebook)
-            for notebook in NOTEBOOKS
-        ]
+        [sum(v for k, v in points.items() if k.startswith(f"{nb}:")) for nb in NOTEBOOKS]
     )
     figure = Figure(figsize=(13, 0.35 * len(students) + 3), layout="constrained")
     left, right = figure.subplots(1, 2, width_ratios=[1, 1.2])

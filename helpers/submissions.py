@@ -14,14 +14,17 @@ to this module; ``docs/sample_submissions.md`` is the same catalogue as a table
 Interface:
     load_catalogue(path=CATALOGUE) -> list[Sample]
     build(sample, folder, release=RELEASE, source=SOURCE) -> folder
+    stage_students(course, samples_by_student, folder)   build each sample once, stage it
     solution_code(notebook) -> {grade_id: code}
     expected_scores(sample) -> {notebook: points}
+    points_per_test() -> {"notebook:grade_id": points}
     markdown_table(samples) -> str
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -29,8 +32,9 @@ from pathlib import Path
 
 import nbformat
 import tomllib
+from nbgrader.utils import is_grade, is_solution
 
-from helpers.course import ASSIGNMENT, NOTEBOOKS, PROJECT
+from helpers.course import ASSIGNMENT, NOTEBOOKS, PROJECT, Course
 
 RELEASE = PROJECT / "release" / ASSIGNMENT
 SOURCE = PROJECT / "source" / ASSIGNMENT
@@ -78,12 +82,17 @@ def load_catalogue(path: Path = CATALOGUE) -> list[Sample]:
 
 def solution_code(notebook: str, source: Path = SOURCE) -> dict[str, str]:
     """The instructor's answer cells of ``notebook``, solution markers removed."""
+    return dict(_solution_code(notebook, source))
+
+
+@functools.cache  # every sample starts from the same solutions
+def _solution_code(notebook: str, source: Path) -> tuple[tuple[str, str], ...]:
     nb = nbformat.read(source / f"{notebook}.ipynb", as_version=4)
-    return {
-        cell.metadata.nbgrader["grade_id"]: _SOLUTION_MARKERS.sub("", cell.source)
+    return tuple(
+        (cell.metadata.nbgrader["grade_id"], _SOLUTION_MARKERS.sub("", cell.source))
         for cell in nb.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
+        if is_solution(cell)
+    )
 
 
 def build(sample: Sample, folder: Path, release: Path = RELEASE, source: Path = SOURCE) -> Path:
@@ -94,7 +103,7 @@ def build(sample: Sample, folder: Path, release: Path = RELEASE, source: Path = 
         nb = nbformat.read(release / f"{notebook}.ipynb", as_version=4)
         if sample.base == "solved":
             answers = solution_code(notebook, source)
-            for cell in _answer_cells(nb):
+            for cell in filter(is_solution, nb.cells):
                 cell.source = answers[cell.metadata.nbgrader["grade_id"]]
         for edit in sample.edits:
             if edit.notebook == notebook:
@@ -103,6 +112,19 @@ def build(sample: Sample, folder: Path, release: Path = RELEASE, source: Path = 
     for action in sample.actions:
         _ACTIONS[action.split(":")[0]](folder, *action.split(":")[1:])
     return folder
+
+
+def stage_students(course: Course, samples_by_student: dict, folder: Path) -> None:
+    """Register the students, generate the release, stage each student's sample.
+
+    Samples are built into ``folder`` once each, however many students hand them in.
+    """
+    course.prepare(list(samples_by_student))
+    for student, sample in samples_by_student.items():
+        built = Path(folder) / sample.name
+        if not built.exists():
+            build(sample, built)
+        course.stage(student, built)
 
 
 def expected_scores(sample: Sample, release: Path = RELEASE) -> dict[str, float]:
@@ -122,19 +144,19 @@ def expected_scores(sample: Sample, release: Path = RELEASE) -> dict[str, float]
 
 
 def points_per_test(release: Path = RELEASE) -> dict[str, float]:
-    """``{"notebook:grade_id": points}`` for every test cell of the release."""
-    points = {}
+    """``{"notebook:grade_id": points}`` for every test cell of the release, in order."""
+    return dict(_points_per_test(release))
+
+
+@functools.cache  # read for every sample's expected score
+def _points_per_test(release: Path) -> tuple[tuple[str, float], ...]:
+    points = []
     for notebook in NOTEBOOKS:
         nb = nbformat.read(release / f"{notebook}.ipynb", as_version=4)
-        for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade"):
-                points[f"{notebook}:{meta['grade_id']}"] = float(meta["points"])
-    return points
-
-
-def _answer_cells(nb):
-    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        for cell in filter(is_grade, nb.cells):
+            meta = cell.metadata.nbgrader
+            points.append((f"{notebook}:{meta['grade_id']}", float(meta["points"])))
+    return tuple(points)
 
 
 def _apply(edit: Edit, nb) -> None:
@@ -149,44 +171,42 @@ def _apply(edit: Edit, nb) -> None:
 # ---------------------------------------------------------------------- whole-notebook actions
 
 
-def _each_test_cell(folder: Path, notebook: str, change) -> None:
+def _rewrite_tests(folder: Path, notebook: str, rewrite) -> None:
+    """Replace each test cell of the notebook by ``rewrite(cell)``: a list of cells."""
     path = folder / f"{notebook}.ipynb"
     nb = nbformat.read(path, as_version=4)
-    nb.cells = [cell for cell in nb.cells if change(cell) is not False]
+    nb.cells = [new for cell in nb.cells for new in (rewrite(cell) if is_grade(cell) else [cell])]
     nbformat.write(nb, path)
-
-
-def _is_test(cell) -> bool:
-    return bool(cell.metadata.get("nbgrader", {}).get("grade"))
 
 
 def _tag_tests(folder: Path, notebook: str) -> None:
     """Tag every test cell ``skip-execution``, the tag nbgrader skips by default."""
 
     def tag(cell):
-        if _is_test(cell):
-            cell.metadata.setdefault("tags", []).append("skip-execution")
+        cell.metadata.setdefault("tags", []).append("skip-execution")
+        return [cell]
 
-    _each_test_cell(folder, notebook, tag)
+    _rewrite_tests(folder, notebook, tag)
 
 
 def _delete_tests(folder: Path, notebook: str) -> None:
-    _each_test_cell(folder, notebook, lambda cell: not _is_test(cell))
+    _rewrite_tests(folder, notebook, lambda cell: [])
 
 
 def _edit_tests(folder: Path, notebook: str) -> None:
     """Replace every test cell's code by ``pass``: nothing is checked any more."""
 
     def neuter(cell):
-        if _is_test(cell):
-            cell.source = "pass"
+        cell.source = "pass"
+        return [cell]
 
-    _each_test_cell(folder, notebook, neuter)
+    _rewrite_tests(folder, notebook, neuter)
 
 
 def _broken_json(folder: Path, notebook: str) -> None:
     path = folder / f"{notebook}.ipynb"
-    path.write_text(path.read_text()[: len(path.read_text()) // 2])
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])
 
 
 def _remove(folder: Path, notebook: str) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.course import PROJECT, Course
+from helpers.course import PROJECT, Course, folder_contents
 from helpers.grade_class import grade_class
-from helpers.submissions import build, expected_scores, load_catalogue
+from helpers.submissions import build, expected_scores, load_catalogue, stage_students
 
 pytestmark = pytest.mark.slow
 CATALOGUE = {sample.name: sample for sample in load_catalogue()}
@@ -28,9 +28,7 @@ SAME_AS_SERIAL = ["solved", "untouched", "loss_without_mean", "einsum_and_mean"]
 
 def staged_course(root: Path, names: list[str], db_url: str | None = None) -> Course:
     course = Course(root, db_url, timeout=30)
-    course.prepare(names)
-    for name in names:
-        course.stage(name, build(CATALOGUE[name], root.parent / "built" / name))
+    stage_students(course, {name: CATALOGUE[name] for name in names}, root.parent / "built")
     return course
 
 
@@ -126,8 +124,8 @@ def test_staging_never_replaces_a_different_submission(tmp_path):
     solved = build(CATALOGUE["solved"], tmp_path / "solved")
     untouched = build(CATALOGUE["untouched"], tmp_path / "untouched")
     target = course.stage("alice", solved)
-    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    before = folder_contents(target)
     assert course.stage("alice", solved) == target  # the same files again: nothing to do
     with pytest.raises(FileExistsError, match="different submission"):
         course.stage("alice", untouched)
-    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert folder_contents(target) == before

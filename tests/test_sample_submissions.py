@@ -10,21 +10,20 @@ score 0, every other test cell full points, and nothing in ``submitted/`` may ch
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from helpers.course import NOTEBOOKS, Course
+from helpers.course import NOTEBOOKS, Course, folder_contents
 from helpers.grade_class import grade_class
 from helpers.submissions import (
-    build,
     expected_scores,
     load_catalogue,
     markdown_table,
     points_per_test,
+    stage_students,
 )
 
 SAMPLES = load_catalogue()
@@ -32,22 +31,12 @@ TABLE = Path(__file__).resolve().parents[1] / "docs" / "sample_submissions.md"
 CELL_TIMEOUT = 30  # seconds per cell; the endless loop costs one cell this long
 
 
-def tree_digest(folder: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     course = Course(root, timeout=CELL_TIMEOUT)
-    course.prepare([sample.name for sample in SAMPLES])
-    for sample in SAMPLES:
-        course.stage(sample.name, build(sample, tmp_path_factory.mktemp(sample.name)))
-    before = tree_digest(root / "submitted")
+    stage_students(course, {s.name: s for s in SAMPLES}, tmp_path_factory.mktemp("built"))
+    before = folder_contents(root / "submitted")
     report = grade_class(root, workers=2, timeout=CELL_TIMEOUT, progress=False)
     return course, report, before
 
@@ -99,7 +88,7 @@ def test_only_the_broken_notebooks_are_reported(graded):
 @pytest.mark.slow
 def test_grading_never_touches_submitted(graded):
     course, _, before = graded
-    assert tree_digest(course.root / "submitted") == before
+    assert folder_contents(course.root / "submitted") == before
 
 
 @pytest.mark.slow
