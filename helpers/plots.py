@@ -8,8 +8,8 @@ Conventions (one example per COLUMN):
 Interface:
     confusion_matrix(y_true, y_pred, num_classes=10) -> (num_classes, num_classes) int array
     most_confused(y_true, P, n=12) -> (k,) int array of column indices, k <= n
-    plot_loss_curve(losses, *, ax=None, label=None, xlabel="iteration", log_scale=False,
-                    reference=None, reference_label=None) -> Figure
+    plot_loss_curve(losses, *, x=None, ax=None, label=None, xlabel="iteration",
+                    log_scale=False, reference=None, reference_label=None) -> Figure
     plot_digit_grid(X, y_true, y_pred=None, *, indices=None, n=24, ncols=8, title=None) -> Figure
     plot_confusion_matrix(y_true, y_pred, *, ax=None, normalize=False, num_classes=10) -> Figure
     plot_most_confused(X, y_true, P, *, n=12, ncols=6) -> Figure
@@ -17,13 +17,18 @@ Interface:
 
 Every plot function returns the matplotlib Figure it drew on (``ax.figure`` when an ``ax`` is
 given). Only the object-oriented API is used (``matplotlib.figure.Figure``, never pyplot), so
-nothing depends on a display or a GUI backend: figures can be saved on headless machines and
-display themselves when returned as the last expression of a Jupyter cell.
+nothing depends on a display or a GUI backend and figures can be saved on headless machines.
+
+In a notebook a figure shows when it is the last expression of a cell. A plain ``Figure``
+made without pyplot does not: IPython only knows how to draw figures once pyplot's inline
+backend has been switched on, and shows ``<Figure size ...>`` text otherwise. The figures made
+here are ``NotebookFigure``s, which hand IPython their own PNG, whatever ``MPLBACKEND`` says.
 No function modifies its inputs.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "NotebookFigure",
     "confusion_matrix",
     "most_confused",
     "plot_confusion_matrix",
@@ -144,11 +150,26 @@ def most_confused(y_true: object, P: object, n: int = 12) -> np.ndarray:
 # --------------------------------------------------------------------------- plots
 
 
+class NotebookFigure(Figure):
+    """A Figure that displays itself in Jupyter as a PNG image (IPython's ``_repr_png_``)."""
+
+    def _repr_png_(self) -> bytes | None:
+        if not self.axes:  # nothing drawn: no empty picture
+            return None
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+
+def _new_figure(figsize: tuple[float, float]) -> NotebookFigure:
+    return NotebookFigure(figsize=figsize, layout="constrained")
+
+
 def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     """Use the caller's axes if given, else a fresh pyplot-free figure with one axes."""
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = _new_figure(figsize)
     return fig, fig.add_subplot()
 
 
@@ -174,6 +195,7 @@ def _as_runs(
 def plot_loss_curve(
     losses: Sequence[float] | np.ndarray | Mapping[str, Sequence[float]],
     *,
+    x: Sequence[float] | np.ndarray | None = None,
     ax: Axes | None = None,
     label: str | None = None,
     xlabel: str = "iteration",
@@ -183,8 +205,9 @@ def plot_loss_curve(
 ) -> Figure:
     """Line plot of recorded losses.
 
-    losses: (k,) sequence of losses (x = 0..k-1), or a dict {run label: losses} to overlay
-        several runs (e.g. two training recipes) with a legend.
+    losses: (k,) sequence of losses, or a dict {run label: losses} to overlay several runs
+        (e.g. two training recipes) with a legend.
+    x: (k,) positions of the losses on the x-axis; default 0..k-1 (the iteration).
     reference: optional value drawn as a dashed horizontal line, e.g. ``np.log(10)`` = the
         cross-entropy of a uniform guess over 10 classes; labelled ``reference_label``.
     log_scale: log y-axis (all losses must then be > 0).
@@ -192,9 +215,15 @@ def plot_loss_curve(
     runs = _as_runs(losses, label)
     if log_scale and any(np.any(v[np.isfinite(v)] <= 0) for v in runs.values()):
         raise ValueError("log_scale=True needs strictly positive losses")
+    positions = None if x is None else np.asarray(x, dtype=float)
+    for name, values in runs.items():
+        if positions is not None and positions.shape != values.shape:
+            raise ValueError(
+                f"x has shape {positions.shape} but the losses of {name!r} {values.shape}"
+            )
     fig, ax = _figure_and_axes(ax, (6.0, 4.0))
     for name, values in runs.items():
-        ax.plot(np.arange(values.size), values, label=name)
+        ax.plot(np.arange(values.size) if positions is None else positions, values, label=name)
     if reference is not None:
         text = reference_label or f"reference ({reference:.3f})"
         ax.axhline(reference, linestyle="--", color="gray", linewidth=1, label=text)
@@ -223,7 +252,7 @@ def _digit_grid(
     k = len(indices)
     ncols = min(ncols, k)
     nrows = math.ceil(k / ncols)
-    fig = Figure(figsize=(1.3 * ncols, 1.5 * nrows + (0.4 if title else 0.0)), layout="constrained")
+    fig = _new_figure((1.3 * ncols, 1.5 * nrows + (0.4 if title else 0.0)))
     images = X[:, indices]
     # Raw 0..255 pixels would saturate with vmax=1; pick the scale from the data shown.
     vmax = 1.0 if images.size == 0 or images.max() <= 1.0 else 255.0
@@ -341,8 +370,7 @@ def plot_most_confused(
     _check_same_length(**{"X columns": images[0], "y_true": yt})
     idx = most_confused(yt, probs, n)
     if idx.size == 0:
-        fig = Figure(figsize=(4.0, 1.0), layout="constrained")
-        ax = fig.add_subplot()
+        fig, ax = _figure_and_axes(None, (4.0, 1.0))
         ax.text(0.5, 0.5, "no misclassified examples", ha="center", va="center")
         ax.set_axis_off()
         return fig

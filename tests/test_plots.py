@@ -368,3 +368,30 @@ def test_no_function_mutates_inputs(data, tmp_path: Path) -> None:
     assert losses.keys() == originals[4].keys()
     for k in losses:
         np.testing.assert_array_equal(losses[k], originals[4][k])
+
+
+# --------------------------------------------------------------------------- display in Jupyter
+
+
+def test_figures_hand_ipython_a_png_of_themselves(rng: np.random.Generator) -> None:
+    """IPython shows a Figure made without pyplot as text unless it offers its own PNG."""
+    figures = [
+        plot_loss_curve([3.0, 2.0, 1.0]),
+        plot_digit_grid(rng.random((784, 4)), [1, 2, 3, 4]),
+        plot_confusion_matrix([1, 2], [1, 2]),
+        plot_most_confused(rng.random((784, 2)), [0, 1], np.eye(10)[:, [0, 1]]),  # no mistakes
+    ]
+    for fig in figures:
+        assert isinstance(fig, plots.NotebookFigure)
+        assert fig._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+    assert plots.NotebookFigure()._repr_png_() is None  # nothing drawn, no empty picture
+
+
+def test_loss_curve_at_given_positions() -> None:
+    p = np.linspace(0.1, 1.0, 4)
+    fig = plot_loss_curve(-np.log(p), x=p, xlabel="probability")
+    (line,) = fig.axes[0].lines
+    assert np.allclose(line.get_xdata(), p)
+    assert fig.axes[0].get_xlabel() == "probability"
+    with pytest.raises(ValueError, match=r"x has shape \(3,\)"):
+        plot_loss_curve([1.0, 2.0], x=[1.0, 2.0, 3.0])
