@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import linecache
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +34,14 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 
 class AnswerNotReady(NotImplementedError):
-    """An earlier notebook's function is missing, broken or not written yet."""
+    """An earlier notebook's function is missing, broken or not written yet.
+
+    In a notebook it shows as its one-line message: the frames it passed through belong to
+    the earlier notebook and to this module, and would only bury the message.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 def load_answers(notebook: str, *names: str, folder: str | Path | None = None):
@@ -94,12 +102,21 @@ def _run_answer_cells(path: Path) -> tuple[dict, str | None]:
         ]
     except (AttributeError, KeyError, TypeError) as error:
         return namespace, f"{path.name} is not a valid notebook ({type(error).__name__}: {error})"
-    for source in sources:
+    for number, source in enumerate(sources, start=1):
         try:
-            exec(compile(_without_magics(source), str(path), "exec"), namespace)
+            code = _without_magics(source)
+            exec(compile(code, _remember_source(path, number, code), "exec"), namespace)
         except Exception as error:  # any mistake in the student's cell is reported, not raised
             return namespace, f"a cell of {path.name} fails: {type(error).__name__}: {error}"
     return namespace, None
+
+
+def _remember_source(path: Path, number: int, code: str) -> str:
+    """A name for one cell's code, under which tracebacks find that code and not the lines of
+    the notebook's JSON file (``linecache`` keeps entries without a modification time)."""
+    name = f"<{path.name}, answer cell {number}>"
+    linecache.cache[name] = (len(code), None, code.splitlines(keepends=True), name)
+    return name
 
 
 def _is_answer_or_setup(cell: dict) -> bool:

@@ -4,22 +4,53 @@ A failed check names the array, then compares shapes (expected first), then repo
 error and where it is, then adds a hint when the mistake looks like a common one (a missing
 ``1/m``, a missing ``keepdims=True``, a transpose, a flipped sign).
 
+In a notebook, a failed check shows its message first and then only the lines of the test
+cell that led to it, not the frames inside this module (``CheckFailed``).
+
 Interface:
     assert_close(name, got, expected, *, m=None, rtol=1e-6, atol=1e-9)
-    assert_scalar_close(name, got, expected, *, rtol=1e-6, atol=1e-9)
+    assert_scalar_close(name, got, expected, *, m=None, rtol=1e-6, atol=1e-9)
     assert_gradient(name, analytic, numeric, *, tolerance=1e-7)
     assert_finite(name, got)
+    replaced(namespace, **stand_ins)   context manager: names swapped for the block's duration
     route_warnings_to_stdout()
+    CheckFailed: the AssertionError every check raises
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import sysconfig
+import traceback
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from helpers.gradcheck import rel_error
+
+# Frames from these folders say nothing about the student's code: this package, the
+# installed libraries (IPython's own, which runs the cell), the standard library.
+NOT_THE_STUDENTS = tuple(
+    Path(folder).resolve()
+    for folder in {Path(__file__).parent, *map(sysconfig.get_path, ("purelib", "stdlib"))}
+)
+RED, RESET = "\x1b[0;31m", "\x1b[0m"
+
+
+class CheckFailed(AssertionError):
+    """A check of a test cell failed. IPython shows the message (what is wrong, then a hint)
+    first, then the test cell's line that failed; frames of ``helpers`` and of the libraries
+    are left out."""
+
+    def _render_traceback_(self) -> list[str]:
+        lines = [f"{RED}{type(self).__name__}{RESET}: {self}"]
+        for frame in traceback.extract_tb(self.__traceback__):
+            path = Path(frame.filename).resolve()
+            if not any(path.is_relative_to(folder) for folder in NOT_THE_STUDENTS):
+                lines.append(f"    line {frame.lineno}: {frame.line}")
+        return lines
 
 
 def route_warnings_to_stdout() -> None:
@@ -37,15 +68,15 @@ def route_warnings_to_stdout() -> None:
 
 def _as_array(name: str, got) -> np.ndarray:
     if isinstance(got, tuple):
-        raise AssertionError(
+        raise CheckFailed(
             f"{name} should be an array but is a tuple of {len(got)} items: "
             "did you return several values where one was expected?"
         )
     if got is None:
-        raise AssertionError(f"{name} is None: did the function forget to `return` it?")
+        raise CheckFailed(f"{name} is None: did the function forget to `return` it?")
     array = np.asarray(got)
     if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
-        raise AssertionError(
+        raise CheckFailed(
             f"{name} should hold numbers, got {type(got).__name__} of {array.dtype}"
         )
     return array
@@ -67,14 +98,15 @@ def _value_hint(got: np.ndarray, expected: np.ndarray, m: int | None) -> str:
     def near(a, b):
         return bool(np.allclose(a, b, rtol=1e-6, atol=1e-12))
 
+    subject = "it is" if got.ndim == 0 else "every entry is"
     if m and m > 1 and near(got, expected * m):
-        return f"every entry is m = {m} times too large: the mean needs a factor 1/m"
+        return f"{subject} m = {m} times too large: the mean needs a factor 1/m"
     if m and m > 1 and near(got * m, expected):
-        return f"every entry is m = {m} times too small: 1/m was applied twice"
+        return f"{subject} m = {m} times too small: 1/m was applied twice"
     if np.any(expected) and near(got, -expected):
         return "the sign is flipped"
     if not np.any(got) and np.any(expected):
-        return "every entry is 0"
+        return f"{subject} 0"
     return ""
 
 
@@ -84,7 +116,7 @@ def _same_shape_and_finite(name: str, got, expected) -> tuple[np.ndarray, np.nda
     got, expected = _as_array(name, got).astype(float), np.asarray(expected, dtype=float)
     if got.shape != expected.shape:
         hint = _shape_hint(got.shape, expected.shape)
-        raise AssertionError(
+        raise CheckFailed(
             f"{name}: expected shape {expected.shape}, got {got.shape}"
             + (f"; {hint}" if hint else "")
         )
@@ -108,21 +140,30 @@ def assert_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, a
     if np.any(bad):
         where = np.unravel_index(np.argmax(np.where(bad, error, -1)), error.shape)
         hint = _value_hint(got, expected, m)
-        raise AssertionError(
+        raise CheckFailed(
             f"{name}: {np.count_nonzero(bad)} of {got.size} entries differ; the largest error is "
             f"{error[where]:.3g} at index {list(map(int, where))} (expected {expected[where]:.6g}, "
             f"got {got[where]:.6g})" + (f"; {hint}" if hint else "")
         )
 
 
-def assert_scalar_close(name: str, got, expected, *, rtol=1e-6, atol=1e-9):
-    """Check a number (e.g. the loss) and say if it came back as an array instead."""
+def assert_scalar_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, atol=1e-9):
+    """Check a number (e.g. the loss) and say if it came back as an array instead.
+
+    ``m``, the number of examples, lets the message spot a missing or doubled ``1/m``.
+    """
     if np.ndim(_as_array(name, got)) != 0:
-        raise AssertionError(
+        raise CheckFailed(
             f"{name} should be a single number, got an array of shape {np.shape(got)}: "
             "sum over every entry (or take the mean) to reduce it"
         )
-    assert_close(name, float(got), expected, rtol=rtol, atol=atol)
+    got, expected = float(got), float(expected)
+    assert_finite(name, got)
+    if abs(got - expected) > atol + rtol * abs(expected):
+        hint = _value_hint(np.array(got), np.array(expected), m)
+        raise CheckFailed(
+            f"{name}: expected {expected:.6g}, got {got:.6g}" + (f"; {hint}" if hint else "")
+        )
 
 
 def assert_gradient(name: str, analytic, numeric, *, m: int | None = None, tolerance=1e-7):
@@ -134,7 +175,28 @@ def assert_gradient(name: str, analytic, numeric, *, m: int | None = None, toler
     error = rel_error(analytic, numeric)
     if error > tolerance:
         assert_close(name, analytic, numeric, m=m, rtol=tolerance, atol=tolerance)
-        raise AssertionError(f"{name}: relative error {error:.2e} against the numerical gradient")
+        raise CheckFailed(f"{name}: relative error {error:.2e} against the numerical gradient")
+
+
+@contextlib.contextmanager
+def replaced(namespace: dict, **stand_ins):
+    """Within the block, the names in ``namespace`` (a notebook's ``globals()``) are the
+    stand-ins; afterwards the originals are back, whatever happened in the block.
+
+    A context manager rather than ``try``/``finally`` in the test cell: IPython then points at
+    the line that failed, not at the ``finally`` block.
+    """
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in stand_ins}
+    namespace.update(stand_ins)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
 
 
 def assert_finite(name: str, got) -> None:
@@ -142,6 +204,6 @@ def assert_finite(name: str, got) -> None:
     got = _as_array(name, got)
     if not np.all(np.isfinite(got)):
         nan, inf = int(np.isnan(got).sum()), int(np.isinf(got).sum())
-        raise AssertionError(
+        raise CheckFailed(
             f"{name} holds {nan} nan and {inf} inf values: a log or division of 0 somewhere?"
         )

@@ -8,6 +8,7 @@ called, which notebook to finish.
 from __future__ import annotations
 
 import math
+import traceback
 import warnings
 from pathlib import Path
 
@@ -214,6 +215,29 @@ def test_unfinished_stub_raises_answer_not_ready_naming_function_and_notebook(tm
     assert isinstance(error, AnswerNotReady)
     assert "relu_backward in 02_activation.ipynb is not finished yet" in str(error)
     assert isinstance(error.__cause__, NotImplementedError)
+
+
+def test_answer_not_ready_shows_in_a_notebook_as_its_message_alone(tmp_path):
+    stub = "def relu_backward(dH, Z):\n    raise NotImplementedError\n"
+    write_notebook(tmp_path, "02_activation.ipynb", answer_cell(stub))
+    relu_backward = load_answers("02_activation.ipynb", "relu_backward", folder=tmp_path)
+    with pytest.raises(AnswerNotReady) as caught:
+        relu_backward(1, 2)
+    # IPython prints what _render_traceback_ returns instead of the frames
+    assert caught.value._render_traceback_() == [
+        f"\x1b[0;31mAnswerNotReady\x1b[0m: {caught.value}"
+    ]
+
+
+def test_an_error_in_an_earlier_notebook_shows_that_cell_not_the_notebooks_json(tmp_path):
+    answer = "def halve(x):\n    return x / 0\n"
+    write_notebook(tmp_path, "01_halve.ipynb", setup_cell(SETUP), answer_cell(answer))
+    halve = load_answers("01_halve.ipynb", "halve", folder=tmp_path)
+    with pytest.raises(ZeroDivisionError) as caught:
+        halve(1)
+    frame = traceback.extract_tb(caught.value.__traceback__)[-1]
+    assert frame.filename == "<01_halve.ipynb, answer cell 2>"
+    assert frame.line == "return x / 0"  # the cell's own line, found by linecache
 
 
 def test_answer_not_ready_from_an_earlier_notebook_passes_through_unchanged(tmp_path):

@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from helpers.checks import (
+    CheckFailed,
     assert_close,
     assert_finite,
     assert_gradient,
     assert_scalar_close,
+    replaced,
     route_warnings_to_stdout,
 )
 
@@ -192,8 +194,48 @@ def test_assert_scalar_close_rejects_arrays():
 
 def test_assert_scalar_close_reports_wrong_values():
     message = failure(assert_scalar_close, "loss", 2.5, 2.0)
-    assert message.startswith("loss: ")
-    assert "expected 2, got 2.5" in message
+    assert message == "loss: expected 2, got 2.5"  # a number, not "1 of 1 entries at index []"
+
+
+def test_assert_scalar_close_spots_a_missing_mean():
+    message = failure(assert_scalar_close, "loss", 5 * np.log(10), np.log(10), m=5)
+    assert message == (
+        "loss: expected 2.30259, got 11.5129; it is m = 5 times too large: "
+        "the mean needs a factor 1/m"
+    )
+    message = failure(assert_scalar_close, "loss", np.log(10) / 5, np.log(10), m=5)
+    assert "it is m = 5 times too small: 1/m was applied twice" in message
+
+
+def test_assert_scalar_close_rejects_nan():
+    assert "1 nan" in failure(assert_scalar_close, "loss", float("nan"), 2.0)
+
+
+# ---------------------------------------------------------------- how a failure shows in IPython
+
+
+def test_a_failed_check_shows_its_message_first_and_no_frame_of_helpers():
+    def test_cell():
+        assert_scalar_close("loss", 2.5, 2.0)
+
+    with pytest.raises(CheckFailed) as caught:
+        test_cell()
+    lines = caught.value._render_traceback_()
+    assert lines[0] == "\x1b[0;31mCheckFailed\x1b[0m: loss: expected 2, got 2.5"
+    # the failing line of the caller closes the message; nothing of helpers/checks.py
+    assert lines[-1] == (
+        f"    line {test_cell.__code__.co_firstlineno + 1}: "
+        'assert_scalar_close("loss", 2.5, 2.0)'
+    )
+    assert "assert_close(" not in "".join(lines) and len(lines) == 3  # pytest's frame, ours
+
+
+def test_replaced_swaps_names_for_the_block_and_restores_them():
+    namespace = {"f": "original"}
+    with pytest.raises(ZeroDivisionError), replaced(namespace, f="stand-in", g="new"):
+        assert (namespace["f"], namespace["g"]) == ("stand-in", "new")
+        raise ZeroDivisionError
+    assert namespace == {"f": "original"}
 
 
 # ---------------------------------------------------------------- assert_gradient
