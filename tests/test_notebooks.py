@@ -133,13 +133,13 @@ def test_release_is_exactly_what_nbgrader_generates_from_source(tmp_path):
 
 
 # ---------------------------------------------------------------- untouched stubs
-def execute(folder: Path) -> dict:
+def execute(folder: Path, names: str = "*.ipynb", env: dict | None = None) -> dict:
     """Run every notebook of ``folder`` top to bottom, errors and all."""
     executed = {}
-    for path in sorted(folder.glob("*.ipynb")):
+    for path in sorted(folder.glob(names)):
         nb = read(path)
         client = NotebookClient(nb, timeout=120, allow_errors=True)
-        client.execute(cwd=str(folder))
+        client.execute(cwd=str(folder), **({} if env is None else {"env": env}))
         executed[path.name] = nb
     return executed
 
@@ -302,3 +302,58 @@ def test_no_solution_or_hidden_test_reaches_students():
         text = code_lines_of(text)
         leaked = [snippet for snippet in snippets if snippet in text]
         assert not leaked, f"{name}: {leaked[:2]}"
+
+
+# ---------------------------------------------------------------- figures
+FIGURE_TAG = "figure"  # a cell meant to show a figure carries this tag
+FIGURE_CELLS = {"01_loss.ipynb": 1, "06_model.ipynb": 1, "07_predict.ipynb": 3}
+
+
+def images_of(cell) -> list:
+    return [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+
+
+def shows_figure_as_text(cell) -> bool:
+    """``<Figure size 600x600 with 1 Axes>`` instead of the picture."""
+    return any(
+        "Figure size" in o.get("data", {}).get("text/plain", "") and "image/png" not in o.data
+        for o in cell.get("outputs", [])
+        if o.output_type in ("execute_result", "display_data")
+    )
+
+
+def check_figures(executed: dict) -> dict[str, int]:
+    """Every figure cell shows exactly one image; no cell shows a figure as text. Returns the
+    number of figure cells per notebook."""
+    counted = {}
+    for name, nb in executed.items():
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            assert not errors_of(cell), f"{name}: {cell.source[:60]!r} raised {errors_of(cell)}"
+            assert not shows_figure_as_text(cell), f"{name}: {cell.source[:60]!r}"
+            if FIGURE_TAG in cell.metadata.get("tags", []):
+                assert len(images_of(cell)) == 1, f"{name}: no image from {cell.source[:60]!r}"
+                counted[name] = counted.get(name, 0) + 1
+    return counted
+
+
+@pytest.mark.slow
+def test_every_figure_cell_of_the_solved_series_shows_its_image(tmp_path):
+    folder = tmp_path / "backprop"
+    shutil.copytree(SOURCE, folder)
+    assert check_figures(execute(folder)) == FIGURE_CELLS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "backend", [None, "Agg", "svg", "module://matplotlib_inline.backend_inline"]
+)
+def test_figures_show_whatever_backend_the_environment_sets(tmp_path, backend):
+    """JupyterLab's kernels get whatever MPLBACKEND the student's shell had, or none."""
+    folder = tmp_path / "backprop"
+    shutil.copytree(SOURCE, folder)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env.update({} if backend is None else {"MPLBACKEND": backend})
+    executed = execute(folder, "01_loss.ipynb", env=env)
+    assert check_figures(executed) == {"01_loss.ipynb": 1}
