@@ -8,7 +8,8 @@ Modules, one concept each:
     plots      loss curves, digit grids, confusion matrices
     checks     assertions with messages that say what is wrong (shape first, then values)
     answers    a later notebook loads the student's earlier answers
-    student    the student's workflow: fill notebooks/, check the tests, submit a zip
+    student    the student's workflow: fill or update notebooks/, open the lab, check, submit
+               (the lab's settings: lab_config/)
 
 Instructor-only (never imported by a student notebook):
     reference      the solutions of every exercise

@@ -366,7 +366,8 @@ def load_mnist(
 
     - `folder` given: it must hold all four standard files (FileNotFoundError names the missing).
     - else $BACKPROP_MNIST_DIR names a folder: use it if it holds all four files; otherwise (it
-      may hold only the t10k test files) fall back to the bundled data.
+      may hold only the t10k test files) fall back to the bundled data, with a note in
+      ``source`` when the folder does not even hold the test files.
     - else: load_bundled(test_fraction, seed). test_fraction and seed apply only to this case.
     """
     if folder is not None:
@@ -379,7 +380,9 @@ def load_mnist(
     if env_folder is not None and not _missing_files(env_folder, STANDARD_FILES):
         return _load_full(env_folder)
     data = load_bundled(test_fraction=test_fraction, seed=seed)
-    if env_folder is None:
+    # A folder with the official test files only is the usual set-up (for
+    # load_official_test), not a mistake worth a note.
+    if env_folder is None or not _missing_files(env_folder, _split_file_names("t10k")):
         return data
     note = f" (${MNIST_DIR_ENV}={env_folder} does not hold all four IDX files)"
     return MnistData(train=data.train, test=data.test, source=data.source + note)

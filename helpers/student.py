@@ -1,17 +1,28 @@
 """Your own workflow as a student: get the notebooks, check your work, hand it in.
 
     python -m helpers.student fill   [--release release/backprop] [--into notebooks]
+    python -m helpers.student update [--release release/backprop] [--into notebooks]
+    python -m helpers.student lab    [--release release/backprop] [--into notebooks]
+                                     [-- JUPYTERLAB OPTIONS ...]
     python -m helpers.student check  [NOTEBOOK ...] [--folder notebooks] [--timeout 60]
+                                     [--release release/backprop]
     python -m helpers.student submit [--folder notebooks] [--student ID] [--out DIR]
                                      [--release release/backprop]
 
 fill    makes ``notebooks/`` your working folder: copies each release notebook you do not have
-        yet. A notebook you already have is never overwritten, only reported: up to date, or
-        different from the release (running a notebook is no change; editing it is).
-check   runs your saved notebooks (all, or the ones named: ``01_loss`` or ``01_loss.ipynb``) in
-        their folder, on a copy in memory so your files stay untouched, and prints each test
-        with its points, PASS or FAIL, and the error of a failure. Hidden tests are empty in
-        your copy: they run when your work is graded.
+        yet. A notebook you already have is never overwritten, only reported: up to date, your
+        work in progress, or older than the release (running a notebook is no change).
+update  takes a newer release: a notebook you never edited is replaced by the new one; in a
+        notebook you worked in, your answer cells are kept and everything else comes from the
+        new release, after a copy of your file is saved in ``notebooks/backup/``.
+lab     fills ``notebooks/`` and opens JupyterLab there, set up for students: the course's
+        kernel, nbgrader's Validate button with the course's settings, none of the
+        instructor's pages; ``--allow-root`` when run as root, no browser start without a
+        display. Options after ``--`` go to JupyterLab (e.g. ``-- --port 8890``).
+check   runs your saved notebooks of the assignment (all, or the ones named: ``01_loss`` or
+        ``01_loss.ipynb``) in their folder, on a copy in memory so your files stay untouched,
+        and prints each test with its points, PASS or FAIL, and the error of a failure. Hidden
+        tests are empty in your copy: they run when your work is graded.
 submit  checks that every notebook of the assignment is there and is a valid notebook, then
         writes ``DIR/<student>_backprop_<UTC time>.zip`` in nbgrader's submission layout:
         ``<student>/backprop/<notebook>.ipynb`` and ``<student>/backprop/timestamp.txt``.
@@ -22,6 +33,8 @@ or a request is refused (with a message saying why).
 Interface:
     main(argv=None) -> int
     fill(release, into) -> list[FillResult]
+    update(release, into, now=None) -> list[FillResult]
+    lab_command(release, into, options=()) -> (argv, environment, course root)
     check_notebook(path, timeout=60) -> NotebookCheck
     submit(folder, release, student=None, out=None, now=None) -> Path
     StudentError: a request that cannot be carried out
@@ -31,6 +44,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import functools
 import getpass
 import io
 import json
@@ -49,6 +64,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbgrader import utils as nbgrader_utils
 from tqdm import tqdm
 
 ASSIGNMENT = "backprop"
@@ -184,7 +200,9 @@ class FillResult:
     """What fill did with one release notebook."""
 
     name: str
-    status: str  # "copied", "up to date", "differs" or "unreadable"
+    # "copied", "up to date", "in progress" (yours; the release did not change), "older"
+    # (the release changed since you copied it), "unreadable"; for update also "updated"
+    status: str
     detail: str = ""
 
 
@@ -195,10 +213,27 @@ def fill(release: Path, into: Path) -> list[FillResult]:
     return [fill_one(notebook, into / notebook.name) for notebook in notebooks]
 
 
+def student_copy(notebook) -> bytes:
+    """The bytes of a notebook as the student's copy: with the kernel's own language details,
+    which JupyterLab writes into a notebook when it opens it (marking it modified) unless they
+    are there already."""
+    notebook = copy.deepcopy(notebook)
+    notebook.metadata["language_info"] = kernel_language_info()
+    return nbformat.writes(notebook).encode("utf-8") + b"\n"
+
+
+@functools.cache
+def kernel_language_info() -> dict:
+    # the kernel runs on this environment's Python, so its language_info is this one
+    from ipykernel.ipkernel import IPythonKernel
+
+    return copy.deepcopy(IPythonKernel.language_info)
+
+
 def fill_one(released: Path, mine: Path) -> FillResult:
     if not mine.exists():
         try:
-            write_new_file(mine, released.read_bytes())
+            write_new_file(mine, student_copy(read_notebook(released)))
             return FillResult(released.name, "copied")
         except FileExistsError:  # created meanwhile: it is the student's now
             pass
@@ -217,10 +252,8 @@ def compare_with_release(released: Path, mine: Path) -> FillResult:
     if content_of(my_notebook) == content_of(release_notebook):
         return FillResult(mine.name, "up to date")
     if locked_cells(my_notebook) != locked_cells(release_notebook):
-        return FillResult(
-            mine.name, "differs", "instructions or tests differ: the release is probably newer"
-        )
-    return FillResult(mine.name, "differs", "your answers and cells differ from the release")
+        return FillResult(mine.name, "older", "the release has new instructions or tests")
+    return FillResult(mine.name, "in progress")
 
 
 def report_fill(results: Sequence[FillResult], release: Path, into: Path) -> None:
@@ -229,13 +262,148 @@ def report_fill(results: Sequence[FillResult], release: Path, into: Path) -> Non
         status = f"copied to {into}" if result.status == "copied" else result.status
         detail = f": {result.detail}" if result.detail else ""
         print(f"{result.name:<{width}}  {status}{detail}")
-    kept = [result.name for result in results if result.status in ("differs", "unreadable")]
-    if kept:
+    older = [result.name for result in results if result.status == "older"]
+    if older:
         print(
-            f"\n{len(kept)} of your notebooks differ from the release in {release} and were left "
-            f"alone: {', '.join(kept)}.\nTo take the release's version of one, rename your copy "
-            "(your work stays in it) and run fill again."
+            f"\nThe release in {release} is newer than your {', '.join(older)}; they were left "
+            "alone.\nTo take it, run `make update` (python -m helpers.student update): your "
+            f"answer cells are kept, and a copy of each file you worked in goes to {into / BACKUP}."
         )
+
+
+# ------------------------------------------------------------------------------ update
+BACKUP = "backup"
+BACKUP_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def update(release: Path, into: Path, now: datetime | None = None) -> list[FillResult]:
+    """Bring ``into`` up to the release: missing notebooks are copied, older ones replaced by
+    the release with the student's answer cells kept (after a backup of the student's file)."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    results = []
+    for released in release_notebooks(release):
+        result = fill_one(released, into / released.name)
+        if result.status == "older":
+            result = update_one(released, into / released.name, now)
+        results.append(result)
+    return results
+
+
+def update_one(released: Path, mine: Path, now: datetime) -> FillResult:
+    data = mine.read_bytes()  # the bytes judged are the bytes backed up
+    my_notebook, release_notebook = parse_notebook(data), read_notebook(released)
+    if not edited_by_student(my_notebook, release_notebook):
+        replace_file(mine, student_copy(release_notebook))
+        return FillResult(mine.name, "updated", "you had not edited it")
+    merged, dropped = with_answers_of(my_notebook, release_notebook)
+    backup = mine.parent / BACKUP / f"{mine.stem}.{now.strftime(BACKUP_TIME_FORMAT)}.ipynb"
+    make_folder(backup.parent)
+    write_new_file(backup, data)
+    replace_file(mine, student_copy(merged))
+    detail = f"your answers kept, your old file saved as {backup}"
+    if dropped:
+        detail += f" (it alone holds {dropped})"
+    return FillResult(mine.name, "updated", detail)
+
+
+def edited_by_student(mine, release) -> bool:
+    """Whether the student changed a cell nbgrader handed out (its checksum, taken when the
+    release was made, no longer matches) or holds a cell the release does not (added, or
+    edited outside nbgrader's cells)."""
+    released = set(content_of(release))
+    for cell in mine.cells:
+        checksum = nbgrader_metadata(cell).get("checksum")
+        if checksum is not None:
+            if checksum != nbgrader_utils.compute_checksum(cell):
+                return True
+        elif (cell.cell_type, cell.source) not in released:
+            return True
+    return False
+
+
+def with_answers_of(mine, release) -> tuple[nbformat.NotebookNode, str]:
+    """The release notebook with the student's answer cells in place of its own, and a word on
+    what of the student's notebook is not in it (added cells, answers the release dropped)."""
+    answers = {
+        meta["grade_id"]: cell
+        for cell in mine.cells
+        if (meta := nbgrader_metadata(cell)).get("solution") and meta.get("grade_id")
+    }
+    merged = copy.deepcopy(release)
+    for index, cell in enumerate(merged.cells):
+        grade_id = nbgrader_metadata(cell).get("grade_id")
+        if nbgrader_metadata(cell).get("solution") and grade_id in answers:
+            merged.cells[index] = copy.deepcopy(answers.pop(grade_id))
+    released = set(content_of(release))
+    added = [
+        cell
+        for cell in mine.cells
+        if not nbgrader_metadata(cell) and (cell.cell_type, cell.source) not in released
+    ]
+    left = [f"answer {grade_id}" for grade_id in answers]
+    if added:
+        left.append(f"{len(added)} cell(s) you added or edited outside the answer cells")
+    return merged, ", ".join(left)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed over it)."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~current_umask())
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def run_update(args: argparse.Namespace) -> int:
+    report_fill(update(args.release, args.into), args.release, args.into)
+    return 0
+
+
+# ------------------------------------------------------------------------------ lab
+# Student-side Jupyter settings (instructor pages switched off), read by the lab through
+# JUPYTER_CONFIG_PATH, before the environment's own settings.
+LAB_CONFIG = Path(__file__).resolve().parent / "lab_config"
+
+
+def lab_command(
+    release: Path, into: Path, options: Sequence[str] = ()
+) -> tuple[list[str], dict[str, str], Path]:
+    """The command line, environment and working folder of the student's JupyterLab, serving
+    ``into``.
+
+    It runs in the course root (``release/<assignment>/..``), where nbgrader's Validate button
+    looks for the course's ``nbgrader_config.py``.
+    """
+    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={into.resolve()}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and cloud notebooks
+        argv.append("--allow-root")
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if headless:  # no screen: do not start a text-mode browser in this terminal
+        argv.append("--no-browser")
+    environment = dict(os.environ)
+    paths = [str(LAB_CONFIG), *filter(None, [environment.get("JUPYTER_CONFIG_PATH")])]
+    environment["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
+    return argv + list(options), environment, release.resolve().parent.parent
+
+
+def run_lab(args: argparse.Namespace) -> int:
+    report_fill(fill(args.release, args.into), args.release, args.into)
+    options = args.options[1:] if args.options[:1] == ["--"] else args.options
+    argv, environment, course_root = lab_command(args.release, args.into, options)
+    print(f"\nStarting JupyterLab on {args.into} (stop it with Ctrl+C) ...", flush=True)
+    try:
+        return subprocess.run(argv, env=environment, cwd=course_root).returncode
+    except KeyboardInterrupt:
+        return 0
 
 
 def run_fill(args: argparse.Namespace) -> int:
@@ -270,6 +438,10 @@ class NotebookCheck:
 
 def check_notebook(path: Path, timeout: float = 60) -> NotebookCheck:
     """Run the notebook at ``path`` in its folder, on a copy in memory, and grade its tests."""
+    if not path.exists():
+        return NotebookCheck(
+            path.stem, problem=f"{path.name} is not in {path.parent}: `make lab` restores it"
+        )
     try:
         notebook = read_notebook(path)
     except NotebookProblem as problem:
@@ -379,27 +551,27 @@ def shorten(line: str) -> str:
     return line if len(line) <= MESSAGE_WIDTH else line[: MESSAGE_WIDTH - 3] + "..."
 
 
-def notebooks_to_check(folder: Path, names: Sequence[str]) -> list[Path]:
+def notebooks_to_check(folder: Path, names: Sequence[str], release: Path) -> list[Path]:
+    """The assignment's notebooks in ``folder`` (all, or the ones named); other notebooks
+    there (``Untitled.ipynb``) are not the assignment's and are not run."""
     if not folder.is_dir():
         raise StudentError(
-            f"there is no folder {folder}: fill it first with "
-            "`python -m helpers.student fill` (or `make lab`)"
+            f"there is no folder {folder}: fill it first with `make lab` "
+            "(python -m helpers.student fill)"
         )
-    available = {path.name: path for path in sorted(folder.glob("*.ipynb"))}
-    if not available:
-        raise StudentError(
-            f"{folder} holds no notebooks: fill it first with `python -m helpers.student fill`"
-        )
+    assignment = [path.name for path in release_notebooks(release)]
     if not names:
-        return list(available.values())
+        return [folder / name for name in assignment]
     chosen = {}
     for name in names:
         file_name = Path(name).name
         file_name = file_name if file_name.endswith(".ipynb") else f"{file_name}.ipynb"
-        if file_name not in available:
-            choices = ", ".join(Path(known).stem for known in available)
-            raise StudentError(f"no notebook {name!r} in {folder}; choose from: {choices}")
-        chosen[file_name] = available[file_name]
+        if file_name not in assignment:
+            choices = ", ".join(Path(known).stem for known in assignment)
+            raise StudentError(
+                f"{name!r} is not a notebook of the assignment; choose from: {choices}"
+            )
+        chosen[file_name] = folder / file_name
     return list(chosen.values())
 
 
@@ -446,7 +618,7 @@ def summary_of(checks: Sequence[NotebookCheck]) -> str:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    paths = notebooks_to_check(args.folder, args.notebooks)
+    paths = notebooks_to_check(args.folder, args.notebooks, args.release)
     checks = []
     progress = tqdm(paths, desc="checking", unit="notebook", file=sys.stderr)
     for path in progress:
@@ -577,8 +749,16 @@ def build_parser() -> argparse.ArgumentParser:
     fill_parser = command(
         "fill", "copy the release notebooks you do not have yet; never overwrite yours", run_fill
     )
-    fill_parser.add_argument("--release", type=Path, default=RELEASE, help="default: %(default)s")
-    fill_parser.add_argument("--into", type=Path, default=FOLDER, help="default: %(default)s")
+    update_parser = command(
+        "update", "take a newer release, keeping your answer cells (and a backup)", run_update
+    )
+    lab_parser = command("lab", "fill notebooks/ and open JupyterLab there", run_lab)
+    lab_parser.add_argument(
+        "options", nargs=argparse.REMAINDER, help="JupyterLab options, after --"
+    )
+    for sub in (fill_parser, update_parser, lab_parser):
+        sub.add_argument("--release", type=Path, default=RELEASE, help="default: %(default)s")
+        sub.add_argument("--into", type=Path, default=FOLDER, help="default: %(default)s")
 
     check_parser = command("check", "run your saved notebooks and report every test", run_check)
     check_parser.add_argument(
@@ -587,6 +767,9 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--folder", type=Path, default=FOLDER, help="default: %(default)s")
     check_parser.add_argument(
         "--timeout", type=positive_seconds, default=60.0, help="seconds per cell (default: 60)"
+    )
+    check_parser.add_argument(
+        "--release", type=Path, default=RELEASE, help="the assignment (default: %(default)s)"
     )
 
     submit_parser = command("submit", "zip your notebooks for handing in", run_submit)

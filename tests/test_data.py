@@ -341,7 +341,16 @@ def test_load_mnist_env_dir_with_only_t10k_falls_back(
     monkeypatch.setenv(MNIST_DIR_ENV, str(tmp_path))
     bundle = load_mnist()
     assert (bundle.train.m, bundle.test.m) == (4000, 1000)
-    assert bundle.source.startswith("bundled") and MNIST_DIR_ENV in bundle.source
+    # the folder serves the official test set: nothing to warn about
+    assert bundle.source.startswith("bundled") and MNIST_DIR_ENV not in bundle.source
+
+
+def test_load_mnist_env_dir_without_mnist_files_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MNIST_DIR_ENV, str(tmp_path))
+    bundle = load_mnist()
+    assert bundle.source.startswith("bundled") and f"${MNIST_DIR_ENV}={tmp_path}" in bundle.source
 
 
 @pytest.mark.usefixtures("no_env_dir")

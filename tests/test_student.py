@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -95,7 +97,12 @@ def test_fill_copies_every_release_notebook_into_an_empty_folder(tmp_path, relea
     assert code == 0
     assert sorted(path.name for path in folder.iterdir()) == NAMES  # no temporary file left
     for name in NAMES:
-        assert (folder / name).read_bytes() == (RELEASE / name).read_bytes()
+        mine, released = (nbformat.read(p / name, as_version=4) for p in (folder, RELEASE))
+        assert mine.cells == released.cells
+        # the kernel's language details, which JupyterLab would otherwise write on opening
+        assert mine.metadata.pop("language_info") == student.kernel_language_info()
+        released.metadata.pop("language_info")
+        assert mine.metadata == released.metadata
         assert "copied" in lines_about(out, name)[0]
 
 
@@ -115,8 +122,9 @@ def test_fill_never_overwrites_a_changed_notebook_and_reports_it(filled, release
     code, out, _ = run(capsys, "fill", "--release", str(release), "--into", str(filled))
     assert code == 0
     assert (filled / "03_layer_backward.ipynb").read_bytes() == before["03_layer_backward.ipynb"][0]
-    assert "differs" in lines_about(out, "03_layer_backward.ipynb")[0]
-    assert "left alone: 03_layer_backward.ipynb." in out
+    # work in progress on an unchanged release is nothing to warn about
+    assert lines_about(out, "03_layer_backward.ipynb")[0].split()[1:] == ["in", "progress"]
+    assert "make update" not in out
     # a deleted notebook comes back, the others stay as they were
     assert "copied" in lines_about(out, "05_update_parameters.ipynb")[0]
     assert "up to date" in lines_about(out, "01_loss.ipynb")[0]
@@ -131,8 +139,129 @@ def test_fill_reports_a_newer_release_and_keeps_the_students_copy(filled, releas
     code, out, _ = run(capsys, "fill", "--release", str(release), "--into", str(filled))
     assert code == 0
     assert (filled / "01_loss.ipynb").read_bytes() == mine
-    assert "release is probably newer" in lines_about(out, "01_loss.ipynb")[0]
-    assert "left alone: 01_loss.ipynb." in out
+    line = lines_about(out, "01_loss.ipynb")[0]
+    assert "older: the release has new instructions or tests" in line
+    assert "newer than your 01_loss.ipynb; they were left alone" in out
+    assert "make update" in out
+
+
+# ------------------------------------------------------------------------------ update
+def newer_release(release: Path, name: str, grade_id: str = "test_compute_loss_values") -> str:
+    """Change a test of the release, as a newer release would; return the new test's source."""
+    source = "assert compute_loss(np.full((10, 1), 0.1), np.eye(10)[:, [0]]) > 0\n"
+    edit_cell(release / name, grade_id, source)
+    return source
+
+
+def cell_sources(path: Path) -> dict[str, str]:
+    cells = nbformat.read(path, as_version=4).cells
+    return {
+        c.metadata.get("nbgrader", {}).get("grade_id", f"#{i}"): c.source
+        for i, c in enumerate(cells)
+    }
+
+
+def test_update_replaces_a_notebook_the_student_never_edited(filled, release, capsys):
+    new_test = newer_release(release, "01_loss.ipynb")
+    before = snapshot(filled)
+    code, out, _ = run(capsys, "update", "--release", str(release), "--into", str(filled))
+    assert code == 0
+    assert "updated: you had not edited it" in lines_about(out, "01_loss.ipynb")[0]
+    assert cell_sources(filled / "01_loss.ipynb") == cell_sources(release / "01_loss.ipynb")
+    assert cell_sources(filled / "01_loss.ipynb")["test_compute_loss_values"] == new_test
+    assert not (filled / "backup").exists()
+    # the other notebooks were up to date: not even rewritten
+    for name in NAMES[1:]:
+        assert (filled / name).stat().st_mtime_ns == before[name][1]
+        assert "up to date" in lines_about(out, name)[0]
+
+
+def test_update_keeps_the_students_answers_and_backs_up_their_file(filled, release, capsys):
+    path = filled / "01_loss.ipynb"
+    answer = "def compute_loss(HL, Y):\n    return 42.0"
+    edit_cell(path, "compute_loss", answer)
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("print('my own experiment')"))
+    nbformat.write(notebook, path)
+    mine = path.read_bytes()
+    new_test = newer_release(release, "01_loss.ipynb")
+    now = datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
+    assert student.update(release, filled, now=now)[0].status == "updated"
+    sources = cell_sources(path)
+    assert sources["compute_loss"] == answer
+    assert sources["test_compute_loss_values"] == new_test
+    assert "print('my own experiment')" not in sources.values()
+    backup = filled / "backup" / "01_loss.20261124T093000Z.ipynb"
+    assert backup.read_bytes() == mine  # nothing of the student's is lost
+    code, out, _ = run(capsys, "update", "--release", str(release), "--into", str(filled))
+    assert code == 0 and "in progress" in lines_about(out, "01_loss.ipynb")[0]
+    assert len(list((filled / "backup").iterdir())) == 1  # nothing new, no second backup
+
+
+def test_update_names_what_only_the_backup_holds(filled, release, capsys):
+    path = filled / "02_activation_backward.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(3, nbformat.v4.new_markdown_cell("my notes"))
+    nbformat.write(notebook, path)
+    newer_release(release, "02_activation_backward.ipynb", "test_sigmoid_backward")
+    code, out, _ = run(capsys, "update", "--release", str(release), "--into", str(filled))
+    assert code == 0
+    line = lines_about(out, "02_activation_backward.ipynb")[0]
+    assert "your answers kept" in line and "1 cell(s) you added or edited" in line
+    assert "my notes" not in cell_sources(path).values()
+
+
+def test_update_leaves_an_unreadable_copy_alone(filled, release, capsys):
+    (filled / "01_loss.ipynb").write_text("{ not json")
+    newer_release(release, "01_loss.ipynb")
+    code, out, _ = run(capsys, "update", "--release", str(release), "--into", str(filled))
+    assert code == 0
+    assert (filled / "01_loss.ipynb").read_text() == "{ not json"
+    assert "unreadable" in lines_about(out, "01_loss.ipynb")[0]
+
+
+# ------------------------------------------------------------------------------ lab
+def test_lab_serves_the_folder_with_the_students_settings(tmp_path, monkeypatch):
+    monkeypatch.setattr(student.os, "geteuid", lambda: 0)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
+    argv, environment, cwd = student.lab_command(RELEASE, tmp_path, ["--port", "8890"])
+    assert (cwd / "nbgrader_config.py").is_file()  # where the Validate button looks
+    assert argv[1:3] == ["-m", "jupyterlab"]
+    assert f"--ServerApp.root_dir={tmp_path.resolve()}" in argv
+    assert "--allow-root" in argv
+    if student.sys.platform.startswith("linux"):
+        assert "--no-browser" in argv
+    assert argv[-2:] == ["--port", "8890"]
+    paths = environment["JUPYTER_CONFIG_PATH"].split(student.os.pathsep)
+    assert paths == [str(student.LAB_CONFIG), "/elsewhere"]
+
+
+def test_lab_as_an_ordinary_user_with_a_display_adds_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(student.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("DISPLAY", ":0")
+    argv, _, _ = student.lab_command(RELEASE, tmp_path)
+    assert "--allow-root" not in argv and "--no-browser" not in argv
+
+
+def test_the_students_lab_settings_switch_off_every_instructor_page():
+    server = json.loads((student.LAB_CONFIG / "jupyter_server_config.json").read_text())
+    extensions = server["ServerApp"]["jpserver_extensions"]
+    installed = json.loads(
+        (Path(sys.prefix) / "etc/jupyter/jupyter_server_config.d/nbgrader.json").read_text()
+    )["ServerApp"]["jpserver_extensions"]
+    # every nbgrader server extension the environment enables is named, validation alone on
+    assert set(extensions) == set(installed)
+    assert [name for name, on in extensions.items() if on] == [
+        "nbgrader.server_extensions.validate_assignment"
+    ]
+    page = json.loads((student.LAB_CONFIG / "labconfig" / "page_config.json").read_text())
+    off = {name for name, disabled in page["disabledExtensions"].items() if disabled}
+    assert {f"@jupyter/nbgrader:{p}" for p in (
+        "formgrader", "menu", "assignment-list", "course-list", "create-assignment"
+    )} <= off
+    assert "@jupyter/nbgrader:validate-assignment" not in off
 
 
 def test_running_or_opening_a_notebook_is_no_change(filled, release, capsys):
@@ -208,10 +337,31 @@ def test_check_fails_a_test_that_runs_too_long_and_goes_on(tmp_path, capsys):
 def test_check_names_an_unknown_notebook_and_a_missing_folder(filled, tmp_path, capsys):
     code, _, err = run(capsys, "check", "08_extra", "--folder", str(filled))
     assert code == 1
-    assert "no notebook '08_extra'" in err and "01_loss, 02_activation_backward" in err
+    assert "'08_extra' is not a notebook of the assignment" in err
+    assert "01_loss, 02_activation_backward" in err
     code, _, err = run(capsys, "check", "--folder", str(tmp_path / "missing"))
     assert code == 1
     assert "there is no folder" in err and "fill" in err
+
+
+def test_check_runs_the_assignments_notebooks_only(filled, release, capsys, monkeypatch):
+    shutil.copy(filled / "01_loss.ipynb", filled / "Untitled.ipynb")
+    (filled / "03_layer_backward.ipynb").unlink()
+    ran = []
+    monkeypatch.setattr(
+        student, "check_notebook", lambda path, timeout: ran.append(path.name) or
+        student.NotebookCheck(path.stem, problem=None if path.exists() else "missing")
+    )
+    code, out, _ = run(capsys, "check", "--folder", str(filled), "--release", str(release))
+    assert ran == NAMES  # Untitled.ipynb is not run; a missing notebook is reported
+    assert code == 1 and "03_layer_backward  (notebook)" in out
+
+
+def test_check_reports_a_missing_notebook(filled, capsys):
+    (filled / "03_layer_backward.ipynb").unlink()
+    result = student.check_notebook(filled / "03_layer_backward.ipynb")
+    assert not result.passed
+    assert result.problem == f"03_layer_backward.ipynb is not in {filled}: `make lab` restores it"
 
 
 def test_check_reports_a_notebook_it_cannot_read(filled, capsys):
