@@ -14,6 +14,7 @@ module adds what grading real submissions needs on top:
 Interface:
     Course(root, db_url=None, timeout=None)
         .prepare(students, source=SOURCE)  copy source/, generate release/, register students
+        .ensure_assignment()               generate the release if the gradebook lacks it
         .stage(student, folder)            copy a submission into submitted/ (never replacing one)
         .autograde(student)                -> GradingOutcome
         .is_graded(student)                -> bool: every test cell has an automatic score
@@ -28,8 +29,10 @@ Interface:
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +72,7 @@ class Course:
     """A course directory (``source/``, ``release/``, ``submitted/``, ...) and its gradebook."""
 
     def __init__(self, root: str | Path, db_url: str | None = None, timeout: int | None = None):
+        _find_nbgraders_tools()
         self.root = Path(root).resolve()
         self.config = course_config(self.root, db_url, timeout)
         self.db_url = self.config.CourseDirectory.db_url
@@ -91,6 +95,20 @@ class Course:
         with self.gradebook() as gradebook:
             for student in students:
                 gradebook.update_or_create_student(student)
+
+    def ensure_assignment(self) -> bool:
+        """Generate the assignment when the gradebook does not know it yet (a fresh clone, a
+        new PostgreSQL gradebook): autograde needs its test cells there. True if generated."""
+        with self.gradebook() as gradebook:
+            try:
+                gradebook.find_assignment(ASSIGNMENT)
+                return False
+            except MissingEntry:
+                pass
+        result = self.api.generate_assignment(ASSIGNMENT, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"generate_assignment failed:\n{result.get('error')}")
+        return True
 
     def stage(self, student: str, folder: Path) -> Path:
         """Copy a submission folder to ``submitted/<student>/backprop``.
@@ -208,6 +226,15 @@ class Course:
                     for grade in notebook.grades
                 }
         return results
+
+
+def _find_nbgraders_tools() -> None:
+    """nbgrader runs the ``alembic`` command when it creates a gradebook. A virtual
+    environment's commands are on PATH only once it is activated, and the README runs
+    ``.venv/bin/python -m ...`` without that: put this environment's commands on PATH."""
+    if shutil.which("alembic") is None:
+        scripts = str(Path(sys.executable).parent)
+        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
 
 
 def _by_notebook(results: dict) -> dict[str, dict]:

@@ -65,8 +65,10 @@ def grade_class(
     start = time.perf_counter()
     root = Path(root).resolve()
     students = list(students) if students is not None else submitted_students(root)
+    course = Course(root, db_url)
+    if course.ensure_assignment() and progress:
+        print(f"The gradebook did not know {ASSIGNMENT!r}: generated it from source/ first.")
     if resume:
-        course = Course(root, db_url)
         students = [s for s in students if not course.is_graded(s)]
     if not students:  # nothing to grade: no worker to start
         return ClassReport(seconds=time.perf_counter() - start)

@@ -129,3 +129,17 @@ def test_staging_never_replaces_a_different_submission(tmp_path):
     with pytest.raises(FileExistsError, match="different submission"):
         course.stage("alice", untouched)
     assert folder_contents(target) == before
+
+
+def test_grading_a_fresh_course_generates_the_assignment_first(tmp_path, capsys):
+    """A fresh clone has submissions but no gradebook entry for the assignment yet."""
+    root = tmp_path / "course"
+    shutil.copytree(PROJECT / "source", root / "source")
+    build(CATALOGUE["solved"], root / "submitted" / "alice" / "backprop")
+    report = grade_class(root, workers=1, timeout=30)
+    assert report.problems == {}
+    assert "generated it from source/ first" in capsys.readouterr().out
+    assert Course(root).scores() == {"alice": expected_scores(CATALOGUE["solved"])}
+    # the next run finds it there: nothing generated again
+    assert grade_class(root, workers=1, timeout=30, resume=True).graded == []
+    assert "generated" not in capsys.readouterr().out
