@@ -6,8 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# The official MNIST test files live outside the project; tests and reports find them here.
-export BACKPROP_MNIST_DIR ?= $(abspath $(CURDIR)/../shared/data/mnist)
+# The official MNIST test files live outside the project; tests and reports find them here
+# when that folder exists (a setting of your own wins).
+MNIST_FOLDER := $(abspath $(CURDIR)/../shared/data/mnist)
+ifneq ($(wildcard $(MNIST_FOLDER)/t10k-images-idx3-ubyte.gz),)
+export BACKPROP_MNIST_DIR ?= $(MNIST_FOLDER)
+endif
 # Notebooks run on the kernel installed into .venv, whatever other kernels the machine has.
 export JUPYTER_PATH := $(abspath $(VENV)/share/jupyter)
 export MPLBACKEND := Agg
@@ -15,13 +19,16 @@ export PYTHONHASHSEED := 0
 # nbgrader runs tools (alembic) from the environment it is installed in.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv demo train test lint bench bench-grading release clean notebooks lab check submit grade
+.PHONY: help venv demo train test lint bench bench-grading release clean notebooks lab update \
+	check submit grade browsers
 
 help:
 	@echo "make demo   grade sample submissions end to end: gradebook, release, autograde, feedback, export"
 	@echo "make train  train the reference network on the bundled data and save its figures"
 	@echo "make grade  autograde everyone in submitted/ on every core (the course's own gradebook)"
 	@echo "make lab    copy the notebooks you do not have yet into notebooks/, open JupyterLab"
+	@echo "            (LAB_OPTIONS=\"--port 8890\" passes options to JupyterLab)"
+	@echo "make update take a newer release into notebooks/, keeping your answers (and a backup)"
 	@echo "make check  run your saved notebooks and list every test (NOTEBOOK=01_loss for one)"
 	@echo "make submit zip notebooks/ for handing in (STUDENT=your_id, default: login name)"
 	@echo "make test   lint and run every test"
@@ -54,19 +61,27 @@ grade: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m helpers.student fill --release release/backprop --into notebooks
 
-lab: notebooks
-	$(BIN)/jupyter lab notebooks
+# JupyterLab set up for students (helpers/lab_config): as root, headless, with LAB_OPTIONS.
+lab: $(STAMP)
+	$(BIN)/python -m helpers.student lab --release release/backprop --into notebooks \
+		-- $(LAB_OPTIONS)
 
-# Runs copies of the saved notebooks; the files in notebooks/ are not changed.
+update: $(STAMP)
+	$(BIN)/python -m helpers.student update --release release/backprop --into notebooks
+
+# Runs copies of the saved notebooks; the files in notebooks/ are not changed. The command
+# exits 1 when a test fails; make reports that as its own exit status 2.
 check: $(STAMP)
 	$(BIN)/python -m helpers.student check $(NOTEBOOK) --folder notebooks
 
+# "$$STUDENT": the shell quotes the id, so that "alice smith" reaches the command whole.
 submit: $(STAMP)
 	$(BIN)/python -m helpers.student submit --folder notebooks --release release/backprop \
-		$(if $(STUDENT),--student $(STUDENT))
+		$(if $(STUDENT),--student "$$STUDENT")
 
 test: lint
 	bash .ci/install-postgres
+	bash .ci/install-chromium
 	# one BLAS thread per worker: two workers with two threads each would fight over 2 cores
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile \
 		tests source/backprop --nbval-lax --nbval-current-env
