@@ -3,9 +3,10 @@
 N submissions (default 40, a mix of correct answers, correct answers written differently and
 typical mistakes, taken in turn from the sample catalogue) are staged twice, in two course
 folders with the same configuration. One is graded by plain ``nbgrader autograde backprop``
-(one process, one student after another), the other by ``python -m helpers.grade_class``. The
-script prints seconds per submission for each, their ratio, checks that both gradebooks hold
-the same scores, and shows where the time of one submission goes.
+(one process, one student after another), the other by
+``python -m helpers.instructor.grade_class``. The script prints seconds per submission for each,
+their ratio, checks that both gradebooks hold the same scores, and shows where the time of one
+submission goes.
 
     python benchmarks/bench_grading.py [--n 40] [--workers 2]
 """
@@ -25,9 +26,9 @@ from nbclient import NotebookClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from helpers.course import NOTEBOOKS, PROJECT, Course
-from helpers.grade_class import BLAS_THREAD_VARIABLES
-from helpers.submissions import load_catalogue, stage_students
+from helpers.instructor.course import NOTEBOOKS, PROJECT, Course
+from helpers.instructor.grade_class import BLAS_THREAD_VARIABLES
+from helpers.instructor.samples import load_catalogue, stage_students
 
 KINDS = ("solved", "alternative", "mistake")
 
@@ -66,7 +67,7 @@ def time_parallel(course: Course, workers: int) -> float:
         [
             sys.executable,
             "-m",
-            "helpers.grade_class",
+            "helpers.instructor.grade_class",
             "--root",
             str(course.root),
             "--workers",
@@ -168,7 +169,7 @@ def main() -> int:
         )
         parallel_seconds = time_parallel(parallel, args.workers)
         print(
-            f"helpers.grade_class:       {parallel_seconds:7.1f} s, "
+            f"helpers.instructor.grade_class:       {parallel_seconds:7.1f} s, "
             f"{parallel_seconds / args.n:.2f} s per submission"
         )
         print(f"throughput ratio (parallel / serial): {serial_seconds / parallel_seconds:.2f}x")

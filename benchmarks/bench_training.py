@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from helpers import reference
 from helpers.data import load_bundled, load_official_test
+from helpers.instructor import reference
 from helpers.training import COURSE_RECIPE, DIMENSIONS, TAUGHT_RECIPE
 
 

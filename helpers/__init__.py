@@ -1,26 +1,22 @@
 """The Python side of the backpropagation course.
 
-Modules, one concept each:
-    forward    the given forward pass (students import it)
-    training   the training recipes and minibatch order (students import it)
-    data       MNIST: bundled offline subset, IDX files, opt-in download
-    gradcheck  numerical gradients by centred differences
-    plots      loss curves, digit grids, confusion matrices
-    checks     assertions with messages that say what is wrong (shape first, then values)
-    answers    a later notebook loads the student's earlier answers
-    student    the student's workflow: fill or update notebooks/, open the lab, check, submit
-               (the lab's settings: lab_config/)
+Every module directly in this folder is what a student receives (``make kit`` ships them); all
+of it runs in the student's kernel except ``student``, which runs in the student's shell.
+One concept each:
+    forward       the given forward pass
+    training      the training recipes and minibatch order
+    data          MNIST: bundled offline subset, IDX files, opt-in download
+    gradcheck     numerical gradients by centred differences
+    plots         loss curves, digit grids, confusion matrices that display in JupyterLab
+    checks        assertions with messages that say what is wrong (shape first, then values)
+    answers       a later notebook loads the student's earlier answers
+    answer_rules  what an answer cell may do (imports, attributes); grading refuses the rest
+    student       the student's commands: fill or update notebooks/, open the lab, check, submit
+                  (the lab's settings: lab_config/)
 
-Instructor-only (never imported by a student notebook):
-    reference      the solutions of every exercise
-    grading        the hidden tests' tools
-    guards         answer cells that change the rules are not run at grading time
-    feedback       feedback HTML without the hidden tests' code
-    course         a course folder graded by nbgrader, with the course's safety nets
-    grade_class    autograde a whole class on every core
-    submissions    sample submissions and the scores they must get (sample_submissions.toml)
-    grading_demo   ``make demo``: the grading pipeline end to end
-    demo           ``make train``: train the reference network and save its figures
+``instructor/`` holds everything that stays with the instructor: the solutions, the hidden-test
+kit, nbgrader's preprocessors, class grading, the sample submissions, the demos. A student's
+copy of the course does not contain it.
 """
 
 __version__ = "0.1.0"

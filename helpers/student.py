@@ -157,8 +157,10 @@ def locked_cells(notebook) -> dict[str, tuple[str, str]]:
     }
 
 
-def write_new_file(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all, and never over a file (FileExistsError)."""
+@contextlib.contextmanager
+def complete_copy_beside(path: Path, data: bytes):
+    """A temporary file next to ``path`` holding all of ``data``, on disk; it is removed
+    afterwards unless the caller moved it into place."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(descriptor, "wb") as file:
@@ -166,6 +168,15 @@ def write_new_file(path: Path, data: bytes) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes the file private
+        yield temporary
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all, and never over a file (FileExistsError)."""
+    with complete_copy_beside(path, data) as temporary:
         try:
             # a hard link is atomic and, unlike os.replace, refuses to replace a file that
             # appeared after we looked
@@ -176,9 +187,6 @@ def write_new_file(path: Path, data: bytes) -> None:
             if path.exists():
                 raise FileExistsError(path) from None
             os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
 
 
 def make_folder(folder: Path) -> None:
@@ -347,18 +355,9 @@ def with_answers_of(mine, release) -> tuple[nbformat.NotebookNode, str]:
 
 
 def replace_file(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all (a temporary file renamed over it)."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~current_umask())
+    """Write ``path`` whole or not at all (a complete copy renamed over it)."""
+    with complete_copy_beside(path, data) as temporary:
         os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
 
 
 def run_update(args: argparse.Namespace) -> int:

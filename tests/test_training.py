@@ -7,8 +7,8 @@ The time target (at most 5 s of training on 2 cores) is measured by
 import numpy as np
 import pytest
 
-from helpers import reference
 from helpers.data import load_bundled
+from helpers.instructor import reference
 from helpers.training import TAUGHT_RECIPE, minibatches
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.instructor.samples import build, load_catalogue
 from helpers.student import RELEASE, read_notebook, student_copy
-from helpers.submissions import build, load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "out" / "browser"

@@ -1,4 +1,4 @@
-"""Tools of the hidden tests: instructor-only, like ``helpers.reference`` which it imports.
+"""Tools of the hidden tests: instructor-only, like ``helpers.instructor.reference``, its import.
 
 Hidden tests run in the student's kernel, after the student's code. They
     * draw fresh random cases (``random_network``, ``random_layer``),
@@ -12,6 +12,7 @@ Hidden tests run in the student's kernel, after the student's code. They
     * refuse to grade when the comparison tools they rely on were replaced (``assert_untampered``).
 
 Interface:
+    graded_answers(names) -> reference functions (entry point backprop.graded_answers)
     reference_versions(namespace, *names)   context manager
     forbid_reference(*names)                context manager
     quiet()                                 context manager
@@ -33,7 +34,7 @@ import warnings
 
 import numpy as np
 
-from helpers import checks, gradcheck, reference
+from helpers import checks, gradcheck
 from helpers.forward import (
     L_layer_forward,
     initialize_parameters,
@@ -42,8 +43,13 @@ from helpers.forward import (
     relu,
     sigmoid,
 )
+from helpers.instructor import reference
 
-_MISSING = object()
+
+def graded_answers(names) -> tuple:
+    """The reference functions ``names``: what ``helpers.answers.load_answers`` hands a later
+    notebook while nbgrader grades (entry point ``backprop.graded_answers``)."""
+    return tuple(getattr(reference, name) for name in names)
 
 
 @contextlib.contextmanager
@@ -53,17 +59,8 @@ def reference_versions(namespace: dict, *names: str):
     The student's functions look their helpers up in that namespace when they run, so inside
     the ``with`` block they call the reference versions. The old bindings come back afterwards.
     """
-    saved = {name: namespace.get(name, _MISSING) for name in names}
-    try:
-        for name in names:
-            namespace[name] = getattr(reference, name)
+    with checks.replaced(namespace, **{name: getattr(reference, name) for name in names}):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is _MISSING:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
 
 
 @contextlib.contextmanager

@@ -5,8 +5,8 @@ and inputs left untouched.
 Tolerance: float64 centred differences with h = 1e-5 agree with a correct analytic gradient to
 a relative error far below 1e-7. ReLU's kink is the one place they cannot agree (the two
 evaluations straddle it), so the inputs are drawn with every pre-activation at least 1e-3 away
-from zero (``helpers.grading.random_network`` and ``random_layer``, ``away_from_kink`` here)
-and the bound stays 1e-7.
+from zero (``helpers.instructor.hidden.random_network`` and ``random_layer``,
+``away_from_kink`` here) and the bound stays 1e-7.
 """
 
 import copy
@@ -14,7 +14,6 @@ import copy
 import numpy as np
 import pytest
 
-from helpers import reference as ref
 from helpers.forward import L_layer_forward, layer_forward, sigmoid
 from helpers.gradcheck import (
     numerical_gradient,
@@ -22,7 +21,8 @@ from helpers.gradcheck import (
     numerical_parameter_gradients,
     rel_error,
 )
-from helpers.grading import random_layer, random_network
+from helpers.instructor import reference as ref
+from helpers.instructor.hidden import random_layer, random_network
 
 TOLERANCE = 1e-7
 
@@ -79,7 +79,7 @@ def _network_case(rng, dimensions, output):
     HL, memories = L_layer_forward(X, parameters, output=output)
     gradients = ref.L_layer_backward(HL, Y, memories)
     numeric = numerical_parameter_gradients(loss, parameters)
-    # dH carries no 1/m (see helpers.reference): it is the gradient of the summed loss.
+    # dH carries no 1/m (see helpers.instructor.reference): it is the gradient of the summed loss.
     numeric["dH0"] = numerical_gradient(lambda: loss(parameters), X) * X.shape[1]
     assert set(gradients) >= set(numeric)
     return [(name, gradients[name], numeric[name]) for name in sorted(numeric)]

@@ -1,4 +1,4 @@
-"""helpers.grading: the hidden tests' tools.
+"""helpers.instructor.hidden: the hidden tests' tools.
 
 Reference versions swapped into a namespace and restored, reference functions forbidden to
 direct calls only, warnings silenced, random cases away from ReLU's kink, and the refusal to
@@ -8,15 +8,18 @@ grade when a comparison function or a course helper was replaced.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
 import helpers.checks
-import helpers.reference
-from helpers import reference
+from helpers import answers
+from helpers.answers import load_answers
 from helpers.forward import L_layer_forward
-from helpers.grading import (
+from helpers.instructor import reference
+from helpers.instructor.hidden import (
     assert_untampered,
     forbid_reference,
     numerical_activation_backward,
@@ -27,6 +30,8 @@ from helpers.grading import (
     random_network,
     reference_versions,
 )
+
+REFERENCE = reference.__name__
 
 # ---------------------------------------------------------------- reference_versions
 
@@ -232,8 +237,8 @@ def assert_close(*args, **kwargs):
         (np.testing, "assert_allclose", fake_allclose, "numpy.testing.assert_allclose"),
         (helpers.checks, "assert_close", lambda *a, **k: None, "helpers.checks.assert_close"),
         (helpers.checks, "assert_close", assert_close, "helpers.checks.assert_close"),
-        (helpers.reference, "compute_loss", lambda HL, Y: 0.0, "helpers.reference.compute_loss"),
-        (helpers.reference, "compute_loss", fake_allclose, "helpers.reference.compute_loss"),
+        (reference, "compute_loss", lambda HL, Y: 0.0, f"{REFERENCE}.compute_loss"),
+        (reference, "compute_loss", fake_allclose, f"{REFERENCE}.compute_loss"),
     ],
 )
 def test_assert_untampered_names_what_was_replaced(
@@ -253,7 +258,7 @@ def test_assert_untampered_fails_when_a_helper_is_deleted(monkeypatch):
 
 def test_assert_untampered_accepts_the_same_function_put_back(monkeypatch):
     monkeypatch.setattr(np, "allclose", np.allclose)
-    monkeypatch.setattr(helpers.reference, "compute_loss", reference.compute_loss)
+    monkeypatch.setattr(reference, "compute_loss", reference.compute_loss)
     assert_untampered()
 
 
@@ -289,3 +294,16 @@ def test_numerical_network_gradients_follow_the_course_convention(rng, output):
         np.testing.assert_allclose(value, exact[name], rtol=1e-5, atol=1e-8, err_msg=name)
     # a missing 1/m is told apart
     assert not np.allclose(numeric["dW1"], exact["dW1"] * 6)
+
+
+def test_while_nbgrader_grades_earlier_answers_come_from_the_reference(tmp_path, monkeypatch):
+    """helpers.answers asks the entry point this installation declares; it names no module."""
+    stub = "def compute_loss(HL, Y):\n    raise NotImplementedError\n"
+    cell = nbformat.v4.new_code_cell(stub, metadata={"nbgrader": {"solution": True}})
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "01_loss.ipynb")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    students = load_answers("01_loss.ipynb", "compute_loss", folder=tmp_path)
+    assert students is not reference.compute_loss
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert load_answers("01_loss.ipynb", "compute_loss", folder=tmp_path) is reference.compute_loss
+    assert "helpers.instructor" not in Path(answers.__file__).read_text()

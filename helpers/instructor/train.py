@@ -1,6 +1,6 @@
 """`make demo`: train the reference network on the bundled data, report accuracy, save figures.
 
-    python -m helpers.demo [--out out/demo] [--seed 0]
+    python -m helpers.instructor.train [--out out/demo] [--seed 0]
 
 Saves ``loss_curve.png``, ``predictions.png`` and ``confusion_matrix.png`` in ``--out``.
 """
@@ -12,8 +12,9 @@ import math
 import time
 from pathlib import Path
 
-from helpers import plots, reference
+from helpers import plots
 from helpers.data import load_mnist, load_official_test
+from helpers.instructor import reference
 from helpers.training import DIMENSIONS, TAUGHT_RECIPE
 
 

@@ -14,7 +14,7 @@ through ``db_url``.
 Interface:
     grade_class(root, students=None, *, db_url=None, workers=None, time_limit=900,
                 timeout=None, resume=False, progress=True) -> ClassReport
-    main(argv=None): ``python -m helpers.grade_class --help``
+    main(argv=None): ``python -m helpers.instructor.grade_class --help``
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from helpers.course import ASSIGNMENT, Course
+from helpers.instructor.course import ASSIGNMENT, Course
 
 # The maths libraries' thread settings; grading kernels get one thread each.
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -1,8 +1,8 @@
 """Every sample submission graded by nbgrader gets exactly the score the catalogue says.
 
-The whole catalogue (``helpers/sample_submissions.toml``: the solutions, the untouched release,
+The whole catalogue (``helpers/instructor/samples.toml``: the solutions, the untouched release,
 typical mistakes, correct answers written differently, hostile and broken notebooks) is staged
-in a fresh course, graded across two processes with ``helpers.grade_class`` (each running
+in a fresh course, graded across two processes with ``helpers.instructor.grade_class`` (each running
 nbgrader's autograde), and the gradebook is read back: every test cell listed as failing must
 score 0, every other test cell full points, and nothing in ``submitted/`` may change.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.course import NOTEBOOKS, Course, folder_contents
-from helpers.grade_class import grade_class
-from helpers.submissions import (
+from helpers.instructor.course import NOTEBOOKS, Course, folder_contents
+from helpers.instructor.grade_class import grade_class
+from helpers.instructor.samples import (
     expected_scores,
     load_catalogue,
     markdown_table,
@@ -27,7 +27,7 @@ from helpers.submissions import (
 )
 
 SAMPLES = load_catalogue()
-TABLE = Path(__file__).resolve().parents[1] / "docs" / "sample_submissions.md"
+TABLE = Path(__file__).resolve().parents[2] / "docs" / "sample_submissions.md"
 CELL_TIMEOUT = 30  # seconds per cell; the endless loop costs one cell this long
 
 
@@ -57,7 +57,7 @@ def test_the_catalogue_has_what_a_trustworthy_grader_needs():
 def test_the_table_in_docs_is_generated_from_the_catalogue():
     assert TABLE.read_text() == markdown_table(SAMPLES), (
         "docs/sample_submissions.md is out of date: "
-        "python -m helpers.submissions --table > docs/sample_submissions.md"
+        "python -m helpers.instructor.samples --table > docs/sample_submissions.md"
     )
 
 

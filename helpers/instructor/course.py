@@ -43,7 +43,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, temp_attrs
 from traitlets.config import Config, PyFileConfigLoader
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 SOURCE = PROJECT / "source"
 ASSIGNMENT = "backprop"
 NOTEBOOKS = tuple(sorted(path.stem for path in (SOURCE / ASSIGNMENT).glob("*.ipynb")))

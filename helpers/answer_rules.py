@@ -1,28 +1,22 @@
-"""Answer cells that try to change the rules are not run at grading time.
+"""The rules for answer cells: what an answer to these exercises may and may not do.
 
-Tests run in the student's kernel, after the student's code, so an answer cell could replace
-``np.allclose``, rebind a checking function, reach the reference solution through its
-internals, or kill the kernel, before any test runs. The hidden tests defend themselves inside
-the kernel (``helpers.grading.assert_untampered``), but code in the kernel can always undo code
-in the kernel. This module adds a check the student's code cannot reach: it reads each answer
-cell in the grading process, before the kernel starts, and refuses cells that do what no answer
-to these exercises needs:
+No answer to these exercises needs more than NumPy and a little of the standard library. An
+answer cell that does more is refused when grading (the grader applies these rules in its own
+process, before the kernel starts): it may not
 
     * import anything but the numerical standard library and NumPy (``ALLOWED_IMPORTS``),
     * assign to or delete an attribute (``np.allclose = ...``, ``helpers.checks.x = ...``),
-    * touch a private or dunder attribute (``f.__wrapped__``, ``reference._forbidden``),
+    * touch a private or dunder attribute (``f.__wrapped__``),
     * call what reaches around the language (``exec``, ``setattr``, ``globals``, ``open``, ...),
     * rebind a name the notebook's own cells imported (``assert_close = ...``, ``np = ...``),
     * run shell commands or magics (``!kill``, ``%run``).
 
-A refused cell is replaced by one that raises with the reason and shows the student's code as
-a comment: its functions stay undefined, so exactly the tests that need them fail, and the
-feedback says why.
+The rules hold no answer, and students are told them: they live with the student's tools.
 
 Interface:
     answer_cell_problems(source, protected=frozenset()) -> list of reasons (empty: fine)
-    GuardAnswerCells: the nbgrader preprocessor (in ``Autograde.sanitize_preprocessors``)
-    RestoreDeletedTests: nbgrader's OverwriteCells, without its KeyError on deleted tests
+    protected_names(cells) -> the names a notebook's read-only cells import
+    ALLOWED_IMPORTS
 """
 
 from __future__ import annotations
@@ -31,7 +25,6 @@ import ast
 
 from IPython.core.inputtransformer2 import TransformerManager
 from nbgrader import utils
-from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
 ALLOWED_IMPORTS = frozenset(
     {
@@ -181,65 +174,3 @@ def _parse(python: str) -> ast.Module | None:
 def _bound_name(alias: ast.alias) -> str:
     """The name an import binds: ``import a.b`` binds ``a``, ``import a as c`` binds ``c``."""
     return (alias.asname or alias.name).split(".")[0]
-
-
-def refused_cell_source(source: str, problems: list[str]) -> str:
-    """The code that replaces a refused answer cell: it raises, and keeps the student's code."""
-    reason = "; ".join(problems)
-    message = f"This answer cell was not run when grading: {reason}."
-    commented = "\n".join(f"# {line}" for line in source.splitlines())
-    return f"raise PermissionError({message!r})\n# Your code, as submitted:\n{commented}\n"
-
-
-class GuardAnswerCells(NbGraderPreprocessor):
-    """Replace answer cells that ``answer_cell_problems`` refuses, before the kernel runs."""
-
-    def preprocess(self, nb, resources):
-        protected = protected_names(nb.cells)
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not utils.is_solution(cell):
-                continue
-            problems = answer_cell_problems(cell.source, protected)
-            if problems:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
-                self.log.warning("Refusing answer cell %s: %s", grade_id, "; ".join(problems))
-                cell.source = refused_cell_source(cell.source, problems)
-                cell.metadata.setdefault("backprop", {})["refused"] = problems
-        return nb, resources
-
-
-class RestoreDeletedTests(OverwriteCells):
-    """nbgrader's ``OverwriteCells``, putting deleted test cells back wherever they were.
-
-    nbgrader re-inserts a deleted test cell after the cell that preceded it in the source, but
-    only finds that cell when it is an answer or test cell: after a read-only cell (a heading
-    above the tests, say) it raises ``KeyError`` and the whole notebook goes ungraded. Here the
-    cell goes after the nearest earlier source cell still in the notebook, whatever its kind.
-    """
-
-    def add_missing_grade_cells(self, nb, resources):
-        source = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
-        source_ids = [cell.name for cell in source.source_cells]
-        solution_ids = {cell.name for cell in source.solution_cells}
-        for grade_cell in sorted(source.grade_cells, key=lambda c: source_ids.index(c.name)):
-            present = _positions_by_grade_id(nb)
-            if grade_cell.name in present:
-                continue
-            self.log.warning("Missing grade cell %s, adding it back", grade_cell.name)
-            position = source_ids.index(grade_cell.name)
-            cell = self.missing_cell_transform(
-                source.source_cells[position],
-                grade_cell.max_score,
-                is_solution=grade_cell.name in solution_ids,
-            )
-            earlier = [present[name] for name in source_ids[:position] if name in present]
-            nb.cells.insert(max(earlier) + 1 if earlier else 0, cell)
-        return nb, resources
-
-
-def _positions_by_grade_id(nb) -> dict[str, int]:
-    return {
-        cell.metadata["nbgrader"]["grade_id"]: index
-        for index, cell in enumerate(nb.cells)
-        if "grade_id" in cell.metadata.get("nbgrader", {})
-    }

@@ -1,13 +1,15 @@
-"""helpers.guards: answer cells that change the rules are refused, correct answers never are."""
+"""helpers.answer_rules and the GuardAnswerCells preprocessor: answer cells that change the rules
+are refused, correct answers never are."""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
 
-from helpers.course import NOTEBOOKS
-from helpers.guards import GuardAnswerCells, answer_cell_problems, protected_names
-from helpers.submissions import RELEASE, load_catalogue, solution_code
+from helpers.answer_rules import answer_cell_problems, protected_names
+from helpers.instructor.course import NOTEBOOKS
+from helpers.instructor.preprocessors import GuardAnswerCells
+from helpers.instructor.samples import RELEASE, load_catalogue, solution_code
 
 PROTECTED = frozenset({"assert_close", "layer_forward", "np"})
 
@@ -22,7 +24,10 @@ PROTECTED = frozenset({"assert_close", "layer_forward", "np"})
         ("[assert_close := 1]\n", "rebinds assert_close"),
         ("def f():\n    global assert_close\n    assert_close = None\n", "rebinds assert_close"),
         ("import numpy\nnp = numpy.ma\n", "rebinds np"),
-        ("from helpers.reference import relu_backward\n", "imports helpers.reference"),
+        (
+            "from helpers.instructor.reference import relu_backward\n",
+            "imports helpers.instructor.reference",
+        ),
         ("import helpers.checks\n", "imports helpers.checks"),
         ("import os\nos.kill(os.getpid(), 9)\n", "imports os"),
         ("from . import x\n", "imports ."),

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from helpers.course import NOTEBOOKS, Course
-from helpers.grade_class import grade_class
+from helpers.instructor.course import NOTEBOOKS, Course
+from helpers.instructor.grade_class import grade_class
+from helpers.instructor.samples import load_catalogue, points_per_test, stage_students
 from helpers.plots import save_figure
-from helpers.submissions import load_catalogue, points_per_test, stage_students
 
 DEMO_STUDENTS = (
     "solved",

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.course import PROJECT, Course, folder_contents
-from helpers.grade_class import grade_class
-from helpers.submissions import build, expected_scores, load_catalogue, stage_students
+from helpers.instructor.course import PROJECT, Course, folder_contents
+from helpers.instructor.grade_class import grade_class
+from helpers.instructor.samples import build, expected_scores, load_catalogue, stage_students
 
 pytestmark = pytest.mark.slow
 CATALOGUE = {sample.name: sample for sample in load_catalogue()}
@@ -33,7 +33,8 @@ def staged_course(root: Path, names: list[str], db_url: str | None = None) -> Co
 
 
 def grade_command(root: Path, *extra: str, db_url: str | None = None) -> list[str]:
-    command = [sys.executable, "-m", "helpers.grade_class", "--root", str(root), "--workers", "2"]
+    command = [sys.executable, "-m", "helpers.instructor.grade_class", "--root", str(root)]
+    command += ["--workers", "2"]
     command += ["--timeout", "30", *extra]
     return command + (["--db-url", db_url] if db_url else [])
 

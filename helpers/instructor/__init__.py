@@ -1,0 +1,15 @@
+"""What stays with the instructor: never part of a student's copy of the course.
+
+module          runs in                       what it is
+reference       grading kernel, shell, tests  the solutions of every exercise
+hidden          grading kernel                the hidden tests' tools (reference versions of
+                                              earlier steps, random cases, tamper checks)
+preprocessors   nbgrader's process            GuardAnswerCells, RestoreDeletedTests,
+                                              StripTestTracebacks (named in nbgrader_config.py)
+course          instructor's shell, workers   a course folder graded through nbgrader's API
+grade_class     instructor's shell            autograde a whole class on every core
+samples         instructor's shell, tests     sample submissions and their expected scores
+                                              (samples.toml)
+demo            instructor's shell            ``make demo``: the grading pipeline end to end
+train           instructor's shell            ``make train``: train the reference network
+"""
