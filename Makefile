@@ -1,10 +1,8 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
-# Every target creates .venv and installs requirements.txt into it first, when needed.
+# The student's commands (lab, update, check, submit) and the environment: student.mk.
 
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+include student.mk
+.DEFAULT_GOAL := help
 
 # The official MNIST test files live outside the project; tests and reports find them here
 # when that folder exists (a setting of your own wins).
@@ -12,15 +10,8 @@ MNIST_FOLDER := $(abspath $(CURDIR)/../shared/data/mnist)
 ifneq ($(wildcard $(MNIST_FOLDER)/t10k-images-idx3-ubyte.gz),)
 export BACKPROP_MNIST_DIR ?= $(MNIST_FOLDER)
 endif
-# Notebooks run on the kernel installed into .venv, whatever other kernels the machine has.
-export JUPYTER_PATH := $(abspath $(VENV)/share/jupyter)
-export MPLBACKEND := Agg
-export PYTHONHASHSEED := 0
-# nbgrader runs tools (alembic) from the environment it is installed in.
-export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv demo train test lint bench bench-grading release clean notebooks lab update \
-	check submit grade browsers
+.PHONY: help demo train test lint bench bench-grading release kit clean grade
 
 help:
 	@echo "make demo   grade sample submissions end to end: gradebook, release, autograde, feedback, export"
@@ -35,49 +26,18 @@ help:
 	@echo "make bench  compare the course text's training recipe with the taught one"
 	@echo "make bench-grading  serial nbgrader autograde against the parallel command (40 students)"
 	@echo "make release  regenerate release/ from source/ with nbgrader"
+	@echo "make kit    build out/student-kit/: what students receive (no solutions, no hidden tests)"
 	@echo "make lint   ruff over the project's code"
 	@echo "make clean  remove the virtual environment and everything runs produced"
 
-venv: $(STAMP)
-
-$(STAMP): requirements.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (backprop course)" >/dev/null
-	touch $@
-
 demo: $(STAMP)
-	$(BIN)/python -m helpers.grading_demo --out out/demo
+	$(BIN)/python -m helpers.instructor.demo --out out/demo
 
 train: $(STAMP)
-	$(BIN)/python -m helpers.demo --out out/train
+	$(BIN)/python -m helpers.instructor.train --out out/train
 
 grade: $(STAMP)
-	$(BIN)/python -m helpers.grade_class --root .
-
-# The student's working folder. Release notebooks missing from it are copied in; a notebook
-# already there is never overwritten, only reported when it differs from the release.
-notebooks: $(STAMP)
-	$(BIN)/python -m helpers.student fill --release release/backprop --into notebooks
-
-# JupyterLab set up for students (helpers/lab_config): as root, headless, with LAB_OPTIONS.
-lab: $(STAMP)
-	$(BIN)/python -m helpers.student lab --release release/backprop --into notebooks \
-		-- $(LAB_OPTIONS)
-
-update: $(STAMP)
-	$(BIN)/python -m helpers.student update --release release/backprop --into notebooks
-
-# Runs copies of the saved notebooks; the files in notebooks/ are not changed. The command
-# exits 1 when a test fails; make reports that as its own exit status 2.
-check: $(STAMP)
-	$(BIN)/python -m helpers.student check $(NOTEBOOK) --folder notebooks
-
-# "$$STUDENT": the shell quotes the id, so that "alice smith" reaches the command whole.
-submit: $(STAMP)
-	$(BIN)/python -m helpers.student submit --folder notebooks --release release/backprop \
-		$(if $(STUDENT),--student "$$STUDENT")
+	$(BIN)/python -m helpers.instructor.grade_class --root .
 
 test: lint
 	bash .ci/install-postgres
@@ -88,6 +48,11 @@ test: lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests benchmarks
+
+# What an instructor hands out: release notebooks, helpers without instructor/, the student's
+# Makefile (student.mk) and README. A test builds it and proves it holds no answer.
+kit: $(STAMP)
+	$(BIN)/python -m helpers.instructor.kit --out out/student-kit
 
 # release/ is generated from source/ and committed; a test fails when the two drift apart.
 release: $(STAMP)

@@ -1,11 +1,11 @@
 """nbgrader settings of the course. Paths are relative to this folder, the course root."""
 
 import os
-import secrets
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+root = os.path.dirname(os.path.abspath(__file__))
 
-c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = root
 c.CourseDirectory.course_id = "backprop"
 c.CourseDirectory.db_url = os.environ.get(
     "BACKPROP_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
@@ -21,13 +21,9 @@ c.CourseDirectory.ignore = [
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Every cell gets its own time limit (an endless loop costs that cell only). Execute's own
-# setting is the one autograde reads; ExecutePreprocessor's alone would not apply.
-c.Execute.timeout = 60
-c.Execute.interrupt_on_timeout = True
-# A student could tag a test cell `skip-execution` to have it skipped and counted as passed.
-# Skipping is keyed to a tag nobody can guess: a new random one every run.
-c.Execute.skip_cells_with_tag = "skip-" + secrets.token_hex(16)
+# How a notebook runs (per-cell time limit, no skipping by tag): the same settings as the
+# student's Validate button, from the one file both read.
+load_subconfig("nbgrader_config.py", os.path.join(root, "helpers", "lab_config"))  # noqa: F821
 
 # Test cells a student deleted are put back before grading.
 c.OverwriteCells.add_missing_cells = True
@@ -38,9 +34,9 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "helpers.guards.RestoreDeletedTests",
+    "helpers.instructor.preprocessors.RestoreDeletedTests",
     "nbgrader.preprocessors.CheckCellMetadata",
-    "helpers.guards.GuardAnswerCells",
+    "helpers.instructor.preprocessors.GuardAnswerCells",
 ]
 
 # Feedback shows which tests failed and their messages, never the hidden tests' code.
@@ -48,5 +44,5 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "helpers.feedback.StripTestTracebacks",
+    "helpers.instructor.preprocessors.StripTestTracebacks",
 ]

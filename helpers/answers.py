@@ -11,8 +11,9 @@ Only the notebook's answer cells and its set-up cells (tagged ``setup``) run; it
 demonstrations do not. Loading never fails: when the notebook is missing, broken or unfinished,
 you get a function that explains which notebook to finish when you call it.
 
-When the notebook is being graded (nbgrader sets ``NBGRADER_EXECUTION=autograde``) and the
-instructor's reference module is installed, the reference versions are returned instead: a
+When the notebook is being graded (nbgrader sets ``NBGRADER_EXECUTION=autograde``) and a
+provider of graded answers is installed (the entry point group ``backprop.graded_answers``,
+which only the instructor's installation declares), its versions are returned instead: a
 mistake in an earlier notebook costs points there, never again in a later one.
 
 Interface:
@@ -23,7 +24,7 @@ Interface:
 from __future__ import annotations
 
 import functools
-import importlib
+import importlib.metadata
 import json
 import linecache
 import os
@@ -74,15 +75,20 @@ def load_answers(notebook: str, *names: str, folder: str | Path | None = None):
     return functions[0] if len(functions) == 1 else tuple(functions)
 
 
+GRADED_ANSWERS = "backprop.graded_answers"  # entry point group: provider(names) -> functions
+
+
 def _reference_functions(names: tuple[str, ...]) -> tuple | None:
-    """The instructor's versions of ``names`` while nbgrader grades, else None."""
+    """The graded versions of ``names`` while nbgrader grades, else None.
+
+    Whoever grades declares the provider; a student's installation declares none, so this
+    module knows nothing of the instructor's code.
+    """
     if os.environ.get("NBGRADER_EXECUTION") != "autograde":
         return None
-    try:  # looked up by name: students' copies of the course do not contain it
-        reference = importlib.import_module("helpers.reference")
-    except ImportError:
-        return None
-    return tuple(getattr(reference, name) for name in names)
+    for provider in importlib.metadata.entry_points(group=GRADED_ANSWERS):
+        return tuple(provider.load()(names))
+    return None
 
 
 def _run_answer_cells(path: Path) -> tuple[dict, str | None]:

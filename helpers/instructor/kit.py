@@ -1,0 +1,58 @@
+"""``make kit``: the student kit, what an instructor hands out, built from this course.
+
+    out/student-kit/
+        README.md, Makefile, pyproject.toml, requirements.txt   for students (kit_files/)
+        student.mk                 the student's make targets, shared with the course
+        release/backprop/          the release notebooks (nbgrader's, without answers)
+        helpers/                   every module directly in helpers/, and lab_config/;
+                                   never instructor/ (the solutions, the hidden tests)
+
+The kit holds nothing a student should not see: ``tests/instructor/test_kit.py`` builds it and
+reads every file. It runs the student's commands as they are: ``make lab``, ``make check``,
+``make submit`` from the kit's folder.
+
+Interface:
+    build_kit(out, project=PROJECT) -> Path   (an existing ``out`` is replaced)
+    main(argv=None)                           ``python -m helpers.instructor.kit --out DIR``
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from helpers.instructor.course import ASSIGNMENT, PROJECT
+
+KIT_FILES = Path(__file__).with_name("kit_files")
+# Never copied from helpers/: the instructor's package, caches.
+LEFT_OUT = shutil.ignore_patterns("instructor", "__pycache__", "*.pyc")
+
+
+def build_kit(out: str | Path, project: Path = PROJECT) -> Path:
+    """Write the student kit into ``out`` and return it."""
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(KIT_FILES, out)
+    shutil.copy2(project / "student.mk", out / "student.mk")
+    release = project / "release" / ASSIGNMENT
+    shutil.copytree(release, out / "release" / ASSIGNMENT, ignore=LEFT_OUT)
+    shutil.copytree(project / "helpers", out / "helpers", ignore=LEFT_OUT)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the student kit.")
+    parser.add_argument("--out", type=Path, default=Path("out/student-kit"))
+    args = parser.parse_args(argv)
+    kit = build_kit(args.out)
+    files = sorted(p.relative_to(kit) for p in kit.rglob("*") if p.is_file())
+    print(f"student kit in {kit}: {len(files)} files")
+    for path in files:
+        print(f"  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
