@@ -11,8 +11,8 @@ One concept each:
     checks        assertions with messages that say what is wrong (shape first, then values)
     answers       a later notebook loads the student's earlier answers
     answer_rules  what an answer cell may do (imports, attributes); grading refuses the rest
-    student       the student's commands: fill or update notebooks/, open the lab, check, submit
-                  (the lab's settings: lab_config/)
+    student/      the student's commands, one module each: fill or update notebooks/, open the
+                  lab, check, submit (the lab's settings: lab_config/)
 
 ``instructor/`` holds everything that stays with the instructor: the solutions, the hidden-test
 kit, nbgrader's preprocessors, class grading, the sample submissions, the demos. A student's

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from helpers.student.notebooks import run as run_notebook
 
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "backprop"
 
@@ -119,7 +120,8 @@ def test_answers_in_another_style_get_full_marks(tmp_path):
     with_alternative_answers(tmp_path)
     for path in sorted(tmp_path.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=120, allow_errors=True).execute(cwd=str(tmp_path))
+        _, problem = run_notebook(nb, tmp_path, timeout=120)
+        assert problem is None, f"{path.name}: {problem}"
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if not meta.get("grade"):

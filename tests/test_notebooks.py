@@ -18,8 +18,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbgrader.preprocessors import ClearSolutions
+
+from helpers.student.notebooks import run as run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "backprop"
@@ -134,12 +135,13 @@ def test_release_is_exactly_what_nbgrader_generates_from_source(tmp_path):
 
 # ---------------------------------------------------------------- untouched stubs
 def execute(folder: Path, names: str = "*.ipynb", env: dict | None = None) -> dict:
-    """Run every notebook of ``folder`` top to bottom, errors and all."""
+    """Run every notebook of ``folder`` top to bottom, errors and all (the course's one
+    runner, as the student's check uses it)."""
     executed = {}
     for path in sorted(folder.glob(names)):
         nb = read(path)
-        client = NotebookClient(nb, timeout=120, allow_errors=True)
-        client.execute(cwd=str(folder), **({} if env is None else {"env": env}))
+        _, problem = run_notebook(nb, folder, timeout=120, env=env)
+        assert problem is None, f"{path.name}: {problem}"
         executed[path.name] = nb
     return executed
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from helpers.instructor.samples import build, load_catalogue
-from helpers.student import RELEASE, read_notebook, student_copy
+from helpers.student.notebooks import RELEASE, read_notebook, student_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "out" / "browser"

@@ -24,8 +24,9 @@ from helpers.instructor.samples import solution_code
 
 STUDENT_MODULES = [
     "__init__", "answer_rules", "answers", "checks", "data", "forward", "gradcheck", "plots",
-    "student", "training",
+    "training",
 ]  # fmt: skip
+COMMANDS = ["__init__", "__main__", "check", "fill", "lab", "notebooks", "submit", "update"]
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,7 @@ def test_the_kit_has_what_a_student_needs(kit):
     release = sorted(p.name for p in (PROJECT / "release" / "backprop").glob("*.ipynb"))
     assert sorted(p.name for p in (kit / "release" / "backprop").iterdir()) == release
     assert sorted(p.stem for p in (kit / "helpers").glob("*.py")) == STUDENT_MODULES
+    assert sorted(p.stem for p in (kit / "helpers" / "student").glob("*.py")) == COMMANDS
     assert (kit / "helpers" / "lab_config" / "labconfig" / "page_config.json").is_file()
 
 

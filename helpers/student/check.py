@@ -1,0 +1,200 @@
+"""``check``: run the student's saved notebooks of the assignment and judge every test cell as
+nbgrader does (``nbgrader.utils.determine_grade``), on copies in memory.
+
+Interface:
+    check_notebook(path, timeout=60) -> NotebookCheck
+    grade_test_cell(cell, reply, problem) -> GradedTest
+    notebooks_to_check(folder, names, release) -> [Path]
+    report_checks(checks)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.utils import determine_grade
+from tqdm import tqdm
+
+from helpers.student.notebooks import (
+    ANSI_ESCAPE,
+    TIMEOUT_ERROR,
+    NotebookProblem,
+    StudentError,
+    clear_outputs,
+    first_line,
+    nbgrader_metadata,
+    read_notebook,
+    release_notebooks,
+    run,
+    shorten,
+)
+
+MESSAGE_LINES = 3
+PASS, FAIL, HIDDEN = "PASS", "FAIL", "hidden"
+
+
+@dataclass(frozen=True)
+class GradedTest:
+    """One graded test cell after the run."""
+
+    grade_id: str
+    points: float
+    status: str  # PASS, FAIL or HIDDEN
+    message: str = ""
+
+
+@dataclass
+class NotebookCheck:
+    """The tests of one notebook, and what stopped the notebook if it could not run through."""
+
+    name: str
+    tests: list[GradedTest] = field(default_factory=list)
+    problem: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.problem is None and all(test.status != FAIL for test in self.tests)
+
+
+def check_notebook(path: Path, timeout: float = 60) -> NotebookCheck:
+    """Run the notebook at ``path`` in its folder, on a copy in memory, and grade its tests."""
+    if not path.exists():
+        return NotebookCheck(
+            path.stem, problem=f"{path.name} is not in {path.parent}: `make lab` restores it"
+        )
+    try:
+        notebook = read_notebook(path)
+    except NotebookProblem as problem:
+        return NotebookCheck(path.stem, problem=f"{path.name} {problem}")
+    clear_outputs(notebook)
+    replies, problem = run(notebook, path.parent, timeout)
+    tests = [
+        grade_test_cell(cell, replies.get(index), problem)
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and nbgrader_metadata(cell).get("grade")
+    ]
+    return NotebookCheck(path.stem, tests, problem)
+
+
+def grade_test_cell(cell, reply: dict | None, problem: str | None) -> GradedTest:
+    """PASS, FAIL or HIDDEN for a test cell, scored by nbgrader's own rule (an error or
+    anything written to standard error scores 0); a failure comes with its message."""
+    grade_id = nbgrader_metadata(cell).get("grade_id", "?")
+    score, points = determine_grade(cell)
+    if is_hidden(cell.source):
+        return GradedTest(grade_id, points, HIDDEN, "runs when your work is graded")
+    if reply is None and cell.execution_count is None:
+        reason = f" ({problem})" if problem else ""
+        return GradedTest(grade_id, points, FAIL, f"the cell did not run{reason}")
+    if score == points:
+        return GradedTest(grade_id, points, PASS)
+    failure = failure_of(cell, reply or {}) or f"scored {score:g} of {points:g} points"
+    return GradedTest(grade_id, points, FAIL, failure)
+
+
+def is_hidden(source: str) -> bool:
+    """A test cell holding only comments: its hidden tests are added at grading time."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in source.splitlines())
+
+
+def failure_of(cell, reply: dict) -> str | None:
+    if reply.get("status") == "error" and reply.get("ename") == TIMEOUT_ERROR:
+        return f"{TIMEOUT_ERROR}: {reply.get('evalue', '')}"
+    for output in cell.outputs:
+        if output.output_type == "error":
+            return describe_error(output.ename, output.evalue)
+    for output in cell.outputs:
+        if output.output_type == "stream" and output.name == "stderr":
+            return f"wrote to standard error, which grading scores 0: {first_line(output.text)}"
+    if reply.get("status") == "error":
+        return describe_error(reply.get("ename", "Error"), reply.get("evalue", ""))
+    return None
+
+
+def describe_error(name: str, value: str) -> str:
+    """The exception and the first lines of its message, without the traceback."""
+    lines = [shorten(line) for line in ANSI_ESCAPE.sub("", value).strip().splitlines()]
+    head = f"{name}: {lines[0]}" if lines else name
+    return "\n".join([head, *lines[1:MESSAGE_LINES]])
+
+
+def notebooks_to_check(folder: Path, names: Sequence[str], release: Path) -> list[Path]:
+    """The assignment's notebooks in ``folder`` (all, or the ones named); other notebooks
+    there (``Untitled.ipynb``) are not the assignment's and are not run."""
+    if not folder.is_dir():
+        raise StudentError(
+            f"there is no folder {folder}: fill it first with `make lab` "
+            "(python -m helpers.student fill)"
+        )
+    assignment = [path.name for path in release_notebooks(release)]
+    if not names:
+        return [folder / name for name in assignment]
+    chosen = {}
+    for name in names:
+        file_name = Path(name).name
+        file_name = file_name if file_name.endswith(".ipynb") else f"{file_name}.ipynb"
+        if file_name not in assignment:
+            choices = ", ".join(Path(known).stem for known in assignment)
+            raise StudentError(
+                f"{name!r} is not a notebook of the assignment; choose from: {choices}"
+            )
+        chosen[file_name] = folder / file_name
+    return list(chosen.values())
+
+
+def report_checks(checks: Sequence[NotebookCheck]) -> None:
+    rows = [("notebook", "test", "points", "result")]
+    notes: dict[int, list[str]] = {}
+    for check in checks:
+        if check.problem:
+            notes[len(rows)] = [check.problem]
+            rows.append((check.name, "(notebook)", "", FAIL))
+        for test in check.tests:
+            if test.message:
+                notes[len(rows)] = test.message.splitlines()
+            rows.append((check.name, test.grade_id, f"{test.points:g}", test.status))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for number, (notebook, test, points, result) in enumerate(rows):
+        lines = notes.get(number, [])
+        message = f"  {lines[0]}" if lines else ""
+        print(
+            f"{notebook:<{widths[0]}}  {test:<{widths[1]}}  {points:>{widths[2]}}  "
+            f"{result}{message}".rstrip()
+        )
+        indent = " " * (sum(widths) + 6 + len(result) + 2)
+        for line in lines[1:]:
+            print(f"{indent}{line}")
+    print(summary_of(checks))
+
+
+def summary_of(checks: Sequence[NotebookCheck]) -> str:
+    tests = [test for check in checks for test in check.tests]
+    visible = [test for test in tests if test.status != HIDDEN]
+    passed = [test for test in visible if test.status == PASS]
+    hidden_points = sum(test.points for test in tests if test.status == HIDDEN)
+    broken = sum(1 for check in checks if check.problem)
+    parts = [
+        f"{len(passed)} of {len(visible)} tests passed "
+        f"({sum(t.points for t in passed):g} of {sum(t.points for t in visible):g} points)"
+    ]
+    if hidden_points:
+        parts.append(f"hidden tests worth {hidden_points:g} points run when your work is graded")
+    if broken:
+        parts.append(f"{broken} notebook(s) could not be read or run through")
+    return "\n" + "; ".join(parts) + ".\nChecked the saved files: save your notebooks first."
+
+
+def run_check(args: argparse.Namespace) -> int:
+    paths = notebooks_to_check(args.folder, args.notebooks, args.release)
+    checks = []
+    progress = tqdm(paths, desc="checking", unit="notebook", file=sys.stderr)
+    for path in progress:
+        progress.set_postfix_str(path.stem)
+        checks.append(check_notebook(path, args.timeout))
+    progress.close()
+    report_checks(checks)
+    return 0 if all(check.passed for check in checks) else 1

@@ -1,0 +1,51 @@
+"""What the student's commands' tests share: paths, running a command, reading its output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from helpers.instructor.samples import solution_code
+from helpers.student.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE = ROOT / "release" / "backprop"
+NAMES = sorted(path.name for path in RELEASE.glob("*.ipynb"))
+LOSS_TESTS = ["test_compute_loss_values", "test_compute_loss_saturated_and_binary"]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in folder.iterdir()}
+
+
+def lines_about(output: str, name: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith(name)]
+
+
+def edit_cell(path: Path, grade_id: str, source: str) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    (cell,) = [
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    ]
+    cell.source = source
+    nbformat.write(notebook, path)
+
+
+def answered(folder: Path, name: str) -> Path:
+    """The release notebook ``name`` in ``folder`` with every stub replaced by its solution."""
+    notebook = nbformat.read(RELEASE / name, as_version=4)
+    solutions = solution_code(Path(name).stem)
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = solutions[meta["grade_id"]]
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / name)
+    return folder / name
