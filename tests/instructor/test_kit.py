@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 from test_notebooks import code_lines_of, line_pairs, secret_snippets
 
 from helpers.instructor.course import PROJECT
@@ -114,6 +115,14 @@ def test_the_students_commands_run_from_the_kit(tmp_path):
     (archive,) = kit.glob("alice_backprop_*.zip")
     with zipfile.ZipFile(archive) as zipped:
         assert "alice/backprop/01_loss.ipynb" in zipped.namelist()
+
+
+def test_the_kit_declares_the_dependencies_of_the_students_side(kit):
+    kit_project = tomllib.loads((kit / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    assert kit_project["dependencies"] == project["dependencies"]
+    assert "entry-points" not in kit_project  # no graded answers: the reference is not there
+    assert "optional-dependencies" not in kit_project
 
 
 def test_the_kits_makefile_offers_the_students_targets(kit):
