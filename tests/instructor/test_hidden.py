@@ -1,4 +1,5 @@
-"""helpers.instructor.hidden: the hidden tests' tools.
+"""helpers.instructor.hidden: the hidden tests' tools, and the random cases and numerical
+gradients of helpers.gradcheck they use, checked against the reference.
 
 Reference versions swapped into a namespace and restored, reference functions forbidden to
 direct calls only, warnings silenced, random cases away from ReLU's kink, and the refusal to
@@ -18,16 +19,18 @@ import helpers.checks
 from helpers import answers
 from helpers.answers import load_answers
 from helpers.forward import L_layer_forward
+from helpers.gradcheck import (
+    numerical_activation_backward,
+    numerical_layer_backward,
+    numerical_network_gradients,
+    random_layer,
+    random_network,
+)
 from helpers.instructor import reference
 from helpers.instructor.hidden import (
     assert_untampered,
     forbid_reference,
-    numerical_activation_backward,
-    numerical_layer_backward,
-    numerical_network_gradients,
     quiet,
-    random_layer,
-    random_network,
     reference_versions,
 )
 
@@ -288,7 +291,9 @@ def test_numerical_network_gradients_follow_the_course_convention(rng, output):
     parameters, X, Y = random_network(rng, dimensions, m=6, output=output)
     HL, memories = L_layer_forward(X, parameters, output=output)
     exact = reference.L_layer_backward(HL, Y, memories)
-    numeric = numerical_network_gradients(parameters, X, Y, output)
+    numeric = numerical_network_gradients(
+        parameters, X, lambda HL: reference.compute_loss(HL, Y), output
+    )
     assert set(numeric) == {"dW1", "db1", "dW2", "db2", "dH0"}
     for name, value in numeric.items():
         np.testing.assert_allclose(value, exact[name], rtol=1e-5, atol=1e-8, err_msg=name)

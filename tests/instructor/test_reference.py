@@ -5,7 +5,7 @@ and inputs left untouched.
 Tolerance: float64 centred differences with h = 1e-5 agree with a correct analytic gradient to
 a relative error far below 1e-7. ReLU's kink is the one place they cannot agree (the two
 evaluations straddle it), so the inputs are drawn with every pre-activation at least 1e-3 away
-from zero (``helpers.instructor.hidden.random_network`` and ``random_layer``,
+from zero (``helpers.gradcheck.random_network`` and ``random_layer``,
 ``away_from_kink`` here) and the bound stays 1e-7.
 """
 
@@ -19,10 +19,11 @@ from helpers.gradcheck import (
     numerical_gradient,
     numerical_gradient_array,
     numerical_parameter_gradients,
+    random_layer,
+    random_network,
     rel_error,
 )
 from helpers.instructor import reference as ref
-from helpers.instructor.hidden import random_layer, random_network
 
 TOLERANCE = 1e-7
 
