@@ -8,8 +8,8 @@
                                    never instructor/ (the solutions, the hidden tests)
 
 The kit holds nothing a student should not see: ``tests/instructor/test_kit.py`` builds it and
-reads every file. It runs the student's commands as they are: ``make lab``, ``make check``,
-``make submit`` from the kit's folder.
+reads every file. In the kit's folder, students run ``make lab``, ``make check`` and
+``make submit`` as they would in the course's.
 
 Interface:
     build_kit(out, project=PROJECT) -> Path   (an existing ``out`` is replaced)
