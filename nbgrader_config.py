@@ -2,6 +2,8 @@
 
 import os
 
+import helpers
+
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 root = os.path.dirname(os.path.abspath(__file__))
 
@@ -22,8 +24,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # How a notebook runs (per-cell time limit, no skipping by tag): the same settings as the
-# student's Validate button, from the one file both read.
-load_subconfig("nbgrader_config.py", os.path.join(root, "helpers", "lab_config"))  # noqa: F821
+# student's Validate button, from the one file both read. Found through the installed course
+# package, so that a copy of this file in another course folder loads them too.
+lab_config = os.path.join(os.path.dirname(helpers.__file__), "lab_config")
+load_subconfig("nbgrader_config.py", lab_config)  # noqa: F821
 
 # Test cells a student deleted are put back before grading.
 c.OverwriteCells.add_missing_cells = True
