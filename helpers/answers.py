@@ -33,6 +33,8 @@ from pathlib import Path
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from helpers.checks import headline
+
 
 class AnswerNotReady(NotImplementedError):
     """An earlier notebook's function is missing, broken or not written yet.
@@ -42,7 +44,7 @@ class AnswerNotReady(NotImplementedError):
     """
 
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+        return [headline(self)]
 
 
 def load_answers(notebook: str, *names: str, folder: str | Path | None = None):

@@ -36,7 +36,11 @@ NOT_THE_STUDENTS = tuple(
     Path(folder).resolve()
     for folder in {Path(__file__).parent, *map(sysconfig.get_path, ("purelib", "stdlib"))}
 )
-RED, RESET = "\x1b[0;31m", "\x1b[0m"
+
+
+def headline(error: BaseException) -> str:
+    """``Name: message``, the name in red as IPython prints it: the first line of an error."""
+    return f"\x1b[0;31m{type(error).__name__}\x1b[0m: {error}"
 
 
 class CheckFailed(AssertionError):
@@ -45,7 +49,7 @@ class CheckFailed(AssertionError):
     are left out."""
 
     def _render_traceback_(self) -> list[str]:
-        lines = [f"{RED}{type(self).__name__}{RESET}: {self}"]
+        lines = [headline(self)]
         for frame in traceback.extract_tb(self.__traceback__):
             path = Path(frame.filename).resolve()
             if not any(path.is_relative_to(folder) for folder in NOT_THE_STUDENTS):
