@@ -26,10 +26,11 @@ from nbclient import NotebookClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from helpers.instructor.course import NOTEBOOKS, PROJECT, Course
+from helpers.instructor.course import Course
 from helpers.instructor.grade_class import BLAS_THREAD_VARIABLES
 from helpers.instructor.samples import load_catalogue, stage_students
 
+PROJECT = Path(__file__).resolve().parents[1]
 KINDS = ("solved", "alternative", "mistake")
 
 
@@ -37,7 +38,7 @@ def stage_class(root: Path, n: int) -> Course:
     samples = [s for s in load_catalogue() if s.kind in KINDS]
     course = Course(root)
     class_ = {f"student{i:03d}": samples[i % len(samples)] for i in range(n)}
-    stage_students(course, class_, root.parent / "built")
+    stage_students(course, class_, root.parent / "built", PROJECT)
     shutil.copy(PROJECT / "nbgrader_config.py", root)  # plain nbgrader reads it from its cwd
     return course
 
@@ -89,7 +90,7 @@ def breakdown(folder: Path) -> dict[str, float]:
     root = folder / "breakdown" / "course"
     course = Course(root)
     solved = next(s for s in load_catalogue() if s.kind == "solved")
-    stage_students(course, {"one": solved}, folder / "breakdown" / "built")
+    stage_students(course, {"one": solved}, folder / "breakdown" / "built", PROJECT)
 
     spent = dict.fromkeys(["kernel", "cells", "shutdown", "database"], 0.0)
     wrapped = {  # the blocking versions, which nbconvert's ExecutePreprocessor calls
@@ -122,7 +123,7 @@ def breakdown(folder: Path) -> dict[str, float]:
             setattr(NotebookClient, name, method)
     return {
         "total (in-process autograde)": total,
-        f"kernel starts ({len(NOTEBOOKS)} notebooks)": spent["kernel"],
+        f"kernel starts ({len(course.notebooks())} notebooks)": spent["kernel"],
         "cell execution": spent["cells"],
         "kernel shut-downs": spent["shutdown"],
         "database (SQL statements)": spent["database"],

@@ -7,9 +7,10 @@ import nbformat
 import pytest
 
 from helpers.answer_rules import answer_cell_problems, protected_names
-from helpers.instructor.course import NOTEBOOKS
 from helpers.instructor.preprocessors import GuardAnswerCells
-from helpers.instructor.samples import RELEASE, load_catalogue, solution_code
+from helpers.instructor.samples import load_catalogue, solution_code
+
+from project import NOTEBOOKS, PROJECT, RELEASE
 
 PROTECTED = frozenset({"assert_close", "layer_forward", "np"})
 
@@ -61,7 +62,7 @@ def test_ordinary_code_is_accepted(source):
 
 
 def test_no_solution_and_no_alternative_sample_is_refused():
-    cells = {nb: solution_code(nb) for nb in NOTEBOOKS}
+    cells = {nb: solution_code(nb, PROJECT) for nb in NOTEBOOKS}
     for nb, answers in cells.items():
         for grade_id, code in answers.items():
             assert answer_cell_problems(code, _protected(nb)) == [], f"{nb}:{grade_id}"

@@ -1,9 +1,9 @@
 """The course's nbgrader settings: grading and the student's Validate button run notebooks alike.
 
-The execution settings live in ``helpers/lab_config/nbgrader_config.py``; the course's
-``nbgrader_config.py`` loads them through the installed package, so a copy of it in another
-course folder (a benchmark's, a second grading machine's) gets them too, never nbgrader's
-defaults silently.
+The rules of execution are ``helpers.student.execution``; the student's lab config and the
+course's settings (``helpers.instructor.settings``, applied by the course's
+``nbgrader_config.py`` and by ``Course``) both apply them, so a course folder anywhere gets
+them, never nbgrader's defaults silently.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from pathlib import Path
 
 from traitlets.config import PyFileConfigLoader
 
-ROOT = Path(__file__).resolve().parents[1]
-LAB_CONFIG = ROOT / "helpers" / "lab_config"
+from helpers.instructor.course import course_config
+from helpers.student.execution import CELL_TIMEOUT
+from helpers.student.lab import LAB_CONFIG
+
+from project import PROJECT
 
 
 def load(folder: Path):
@@ -22,17 +25,21 @@ def load(folder: Path):
 
 
 def test_grading_and_validate_share_the_execution_settings():
-    course, lab = load(ROOT), load(LAB_CONFIG)
-    assert course.Execute.timeout == lab.Execute.timeout == 60
-    assert course.Execute.interrupt_on_timeout and lab.Execute.interrupt_on_timeout
+    course, lab = load(PROJECT), load(LAB_CONFIG)
+    assert course.Execute.timeout == lab.Execute.timeout == CELL_TIMEOUT == 60
+    assert course.Execute.interrupt_on_timeout is lab.Execute.interrupt_on_timeout is True
     # an unguessable tag, new at every load: no test cell can be skipped by tagging it
-    for config in (course, lab, load(ROOT)):
-        assert config.Execute.skip_cells_with_tag.startswith("skip-")
-    assert course.Execute.skip_cells_with_tag != load(ROOT).Execute.skip_cells_with_tag
+    tags = [config.Execute.skip_cells_with_tag for config in (course, lab, load(PROJECT))]
+    assert all(tag.startswith("skip-") and len(tag) == 37 for tag in tags)
+    assert len(set(tags)) == 3
 
 
-def test_a_copy_of_the_course_config_elsewhere_keeps_them(tmp_path):
-    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    copied = load(tmp_path)
-    assert copied.Execute.timeout == 60 and copied.Execute.interrupt_on_timeout
-    assert copied.CourseDirectory.root == str(tmp_path)
+def test_the_course_config_file_and_a_course_elsewhere_get_the_same_settings(tmp_path):
+    shutil.copy(PROJECT / "nbgrader_config.py", tmp_path)
+    copied, built = load(tmp_path), course_config(tmp_path)
+    assert copied.CourseDirectory.root == built.CourseDirectory.root == str(tmp_path)
+    for config in (copied, built):
+        config.Execute.skip_cells_with_tag = "random"
+    assert copied == built
+    assert built.CourseDirectory.db_url == f"sqlite:///{tmp_path / 'gradebook.db'}"
+    assert "GuardAnswerCells" in built.Autograde.sanitize_preprocessors[-1]

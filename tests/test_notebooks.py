@@ -22,9 +22,7 @@ from nbgrader.preprocessors import ClearSolutions
 
 from helpers.student.notebooks import run as run_notebook
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "source" / "backprop"
-RELEASE = ROOT / "release" / "backprop"
+from project import PROJECT, RELEASE, SOURCE
 
 # The course text's functions, notebook by notebook, with their exact parameters.
 EXERCISES = {
@@ -117,7 +115,7 @@ def nbgrader_env() -> dict:
 @pytest.mark.slow
 def test_release_is_exactly_what_nbgrader_generates_from_source(tmp_path):
     shutil.copytree(SOURCE, tmp_path / "source" / "backprop")
-    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copy(PROJECT / "nbgrader_config.py", tmp_path)
     subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", "backprop", "--force"],
         cwd=tmp_path,

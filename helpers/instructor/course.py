@@ -1,8 +1,8 @@
 """A course directory graded by nbgrader, with the course's settings and its safety nets.
 
 nbgrader does the work: ``generate_assignment``, ``autograde``, ``generate_feedback`` and
-``export`` through its Python API, configured by the project's ``nbgrader_config.py``. This
-module adds what grading real submissions needs on top:
+``export`` through its Python API, with the course's settings (``settings.configure``) for the
+course root it is given. This module adds what grading real submissions needs on top:
 
     * one broken notebook (corrupt JSON, a kernel that dies) costs only itself: nbgrader gives
       up on the whole submission, so it is graded again notebook by notebook, and a notebook
@@ -13,7 +13,7 @@ module adds what grading real submissions needs on top:
 
 Interface:
     Course(root, db_url=None, timeout=None)
-        .prepare(students, source=SOURCE)  copy source/, generate release/, register students
+        .prepare(students, source)         copy source/, generate release/, register students
         .ensure_assignment()               generate the release if the gradebook lacks it
         .stage(student, folder)            copy a submission into submitted/ (never replacing one)
         .autograde(student)                -> GradingOutcome
@@ -22,8 +22,10 @@ Interface:
         .export(csv_path)                  nbgrader's grades CSV
         .scores()                          -> {student: {notebook: score}}
         .test_results()                    -> {student: {(notebook, grade_id): (score, max)}}
+        .notebooks()                       -> the assignment's notebooks, as the gradebook has them
+    course_config(root, db_url=None, timeout=None) -> traitlets Config
     folder_contents(folder)                -> {relative path: bytes} of every file below it
-    ASSIGNMENT, NOTEBOOKS, SOURCE
+    ASSIGNMENT
 """
 
 from __future__ import annotations
@@ -41,12 +43,11 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, temp_attrs
-from traitlets.config import Config, PyFileConfigLoader
+from traitlets.config import Config
 
-PROJECT = Path(__file__).resolve().parents[2]
-SOURCE = PROJECT / "source"
+from helpers.instructor.settings import configure
+
 ASSIGNMENT = "backprop"
-NOTEBOOKS = tuple(sorted(path.stem for path in (SOURCE / ASSIGNMENT).glob("*.ipynb")))
 
 
 @dataclass
@@ -59,10 +60,9 @@ class GradingOutcome:
 
 
 def course_config(root: Path, db_url: str | None = None, timeout: int | None = None) -> Config:
-    """The project's ``nbgrader_config.py`` with the course root (and gradebook) moved."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(PROJECT)).load_config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = db_url or f"sqlite:///{Path(root) / 'gradebook.db'}"
+    """The course's settings for the course rooted at ``root``; ``timeout``: seconds per cell."""
+    config = Config()
+    configure(config, root, db_url)
     if timeout is not None:
         config.Execute.timeout = timeout
     return config
@@ -81,8 +81,9 @@ class Course:
 
     # ------------------------------------------------------------------ set-up
 
-    def prepare(self, students: list[str], source: Path = SOURCE) -> None:
-        """Copy the instructor notebooks in, generate the release, register the students.
+    def prepare(self, students: list[str], source: Path) -> None:
+        """Copy the instructor notebooks in from ``source`` (a folder holding ``backprop/``),
+        generate the release, register the students.
 
         The release is generated afresh (``--force``); everything else already present stays.
         """
@@ -144,7 +145,7 @@ class Course:
                 result = self._autograde_notebook(student, notebook)
             if not result["success"]:
                 outcome.failed_notebooks[notebook] = _failure_reason(result)
-        missing = set(NOTEBOOKS) - set(submitted)
+        missing = set(self.notebooks()) - set(submitted)
         self._score_zero(student, set(outcome.failed_notebooks) | missing)
         return outcome
 
@@ -160,7 +161,8 @@ class Course:
 
     def _submitted_notebooks(self, student: str) -> list[str]:
         folder = self.root / "submitted" / student / ASSIGNMENT
-        return sorted(path.stem for path in folder.glob("*.ipynb") if path.stem in NOTEBOOKS)
+        known = self.notebooks()
+        return sorted(path.stem for path in folder.glob("*.ipynb") if path.stem in known)
 
     def _score_zero(self, student: str, notebooks: set[str]) -> None:
         """Give 0 to every test of ``notebooks``, as nbgrader does for a missing notebook."""
@@ -189,6 +191,11 @@ class Course:
 
     # ------------------------------------------------------------------ results
 
+    def notebooks(self) -> tuple[str, ...]:
+        """The assignment's notebooks, in order, as generated into the gradebook."""
+        with self.gradebook() as gradebook:
+            return tuple(sorted(nb.name for nb in gradebook.find_assignment(ASSIGNMENT).notebooks))
+
     def generate_feedback(self, student: str | None = None) -> None:
         result = self.api.generate_feedback(ASSIGNMENT, student, force=True)
         if not result["success"]:
@@ -207,10 +214,11 @@ class Course:
 
     def scores(self) -> dict[str, dict[str, float]]:
         """``{student: {notebook: score}}`` for every submission in the gradebook."""
+        notebooks = self.notebooks()
         return {
             student: {
                 notebook: sum(s for s, _ in tests.values())
-                for notebook, tests in _by_notebook(results).items()
+                for notebook, tests in _by_notebook(results, notebooks).items()
             }
             for student, results in self.test_results().items()
         }
@@ -237,8 +245,8 @@ def _find_nbgraders_tools() -> None:
         os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
 
 
-def _by_notebook(results: dict) -> dict[str, dict]:
-    grouped: dict[str, dict] = {notebook: {} for notebook in NOTEBOOKS}
+def _by_notebook(results: dict, notebooks: tuple[str, ...]) -> dict[str, dict]:
+    grouped: dict[str, dict] = {notebook: {} for notebook in notebooks}
     for (notebook, grade_id), value in results.items():
         grouped.setdefault(notebook, {})[grade_id] = value
     return grouped

@@ -12,8 +12,8 @@ reads every file. In the kit's folder, students run ``make lab``, ``make check``
 ``make submit`` as they would in the course's.
 
 Interface:
-    build_kit(out, project=PROJECT) -> Path   (an existing ``out`` is replaced)
-    main(argv=None)                           ``python -m helpers.instructor.kit --out DIR``
+    build_kit(out, project) -> Path   from the course folder ``project`` (``out`` is replaced)
+    main(argv=None)                   ``python -m helpers.instructor.kit --out DIR``
 """
 
 from __future__ import annotations
@@ -22,15 +22,17 @@ import argparse
 import shutil
 from pathlib import Path
 
-from helpers.instructor.course import ASSIGNMENT, PROJECT
+import helpers
+from helpers.instructor.course import ASSIGNMENT
 
 KIT_FILES = Path(__file__).with_name("kit_files")
 # Never copied from helpers/: the instructor's package, caches.
 LEFT_OUT = shutil.ignore_patterns("instructor", "__pycache__", "*.pyc")
 
 
-def build_kit(out: str | Path, project: Path = PROJECT) -> Path:
-    """Write the student kit into ``out`` and return it."""
+def build_kit(out: str | Path, project: Path) -> Path:
+    """Write the student kit of the course folder ``project`` (its ``release/``, its
+    ``student.mk``) into ``out`` and return it; ``helpers`` is this installed package."""
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -38,15 +40,18 @@ def build_kit(out: str | Path, project: Path = PROJECT) -> Path:
     shutil.copy2(project / "student.mk", out / "student.mk")
     release = project / "release" / ASSIGNMENT
     shutil.copytree(release, out / "release" / ASSIGNMENT, ignore=LEFT_OUT)
-    shutil.copytree(project / "helpers", out / "helpers", ignore=LEFT_OUT)
+    shutil.copytree(Path(helpers.__file__).parent, out / "helpers", ignore=LEFT_OUT)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the student kit.")
     parser.add_argument("--out", type=Path, default=Path("out/student-kit"))
+    parser.add_argument("--project", type=Path, default=Path.cwd(), help="course folder")
     args = parser.parse_args(argv)
-    kit = build_kit(args.out)
+    if not (args.project / "release" / ASSIGNMENT).is_dir():
+        parser.error(f"no release/{ASSIGNMENT} in {args.project}: run this in the course folder")
+    kit = build_kit(args.out, args.project)
     files = sorted(p.relative_to(kit) for p in kit.rglob("*") if p.is_file())
     print(f"student kit in {kit}: {len(files)} files")
     for path in files:

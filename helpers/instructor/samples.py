@@ -11,14 +11,18 @@ The catalogue of samples, with the score each must get, is ``samples.toml`` next
 to this module; ``docs/sample_submissions.md`` is the same catalogue as a table
 (``python -m helpers.instructor.samples --table``), and a test keeps the two in step.
 
+``root`` below is a course folder holding ``source/backprop`` (the instructor's notebooks) and
+``release/backprop`` (generated from them): the project itself, or a course it was copied to.
+
 Interface:
     load_catalogue(path=CATALOGUE) -> list[Sample]
-    build(sample, folder, release=RELEASE, source=SOURCE) -> folder
-    stage_students(course, samples_by_student, folder)   build each sample once, stage it
-    solution_code(notebook) -> {grade_id: code}
-    expected_scores(sample) -> {notebook: points}
-    points_per_test() -> {"notebook:grade_id": points}
-    markdown_table(samples) -> str
+    build(sample, folder, root) -> folder
+    stage_students(course, samples_by_student, folder, root)  build each sample once, stage it
+    notebook_names(root) -> ("01_loss", ...)
+    solution_code(notebook, root) -> {grade_id: code}
+    expected_scores(sample, root) -> {notebook: points}
+    points_per_test(root) -> {"notebook:grade_id": points}
+    markdown_table(samples, root) -> str
 """
 
 from __future__ import annotations
@@ -34,10 +38,8 @@ import nbformat
 import tomllib
 from nbgrader.utils import is_grade, is_solution
 
-from helpers.instructor.course import ASSIGNMENT, NOTEBOOKS, PROJECT, Course
+from helpers.instructor.course import ASSIGNMENT, Course
 
-RELEASE = PROJECT / "release" / ASSIGNMENT
-SOURCE = PROJECT / "source" / ASSIGNMENT
 CATALOGUE = Path(__file__).with_name("samples.toml")
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
@@ -80,14 +82,23 @@ def load_catalogue(path: Path = CATALOGUE) -> list[Sample]:
     return samples
 
 
-def solution_code(notebook: str, source: Path = SOURCE) -> dict[str, str]:
+def notebook_names(root: Path) -> tuple[str, ...]:
+    """The assignment's notebooks in the release of the course at ``root``, in order."""
+    return tuple(sorted(path.stem for path in _release(root).glob("*.ipynb")))
+
+
+def _release(root: Path) -> Path:
+    return Path(root) / "release" / ASSIGNMENT
+
+
+def solution_code(notebook: str, root: Path) -> dict[str, str]:
     """The instructor's answer cells of ``notebook``, solution markers removed."""
-    return dict(_solution_code(notebook, source))
+    return dict(_solution_code(notebook, Path(root).resolve()))
 
 
 @functools.cache  # every sample starts from the same solutions
-def _solution_code(notebook: str, source: Path) -> tuple[tuple[str, str], ...]:
-    nb = nbformat.read(source / f"{notebook}.ipynb", as_version=4)
+def _solution_code(notebook: str, root: Path) -> tuple[tuple[str, str], ...]:
+    nb = nbformat.read(root / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
     return tuple(
         (cell.metadata.nbgrader["grade_id"], _SOLUTION_MARKERS.sub("", cell.source))
         for cell in nb.cells
@@ -95,14 +106,14 @@ def _solution_code(notebook: str, source: Path) -> tuple[tuple[str, str], ...]:
     )
 
 
-def build(sample: Sample, folder: Path, release: Path = RELEASE, source: Path = SOURCE) -> Path:
+def build(sample: Sample, folder: Path, root: Path) -> Path:
     """Write the submission ``sample`` into ``folder`` (created) and return it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for notebook in NOTEBOOKS:
-        nb = nbformat.read(release / f"{notebook}.ipynb", as_version=4)
+    for notebook in notebook_names(root):
+        nb = nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
         if sample.base == "solved":
-            answers = solution_code(notebook, source)
+            answers = solution_code(notebook, root)
             for cell in filter(is_solution, nb.cells):
                 cell.source = answers[cell.metadata.nbgrader["grade_id"]]
         for edit in sample.edits:
@@ -114,27 +125,28 @@ def build(sample: Sample, folder: Path, release: Path = RELEASE, source: Path = 
     return folder
 
 
-def stage_students(course: Course, samples_by_student: dict, folder: Path) -> None:
-    """Register the students, generate the release, stage each student's sample.
+def stage_students(course: Course, samples_by_student: dict, folder: Path, root: Path) -> None:
+    """Copy the instructor's notebooks of the course folder ``root`` into ``course``, generate
+    its release, register the students, stage each student's sample.
 
     Samples are built into ``folder`` once each, however many students hand them in.
     """
-    course.prepare(list(samples_by_student))
+    course.prepare(list(samples_by_student), Path(root) / "source")
     for student, sample in samples_by_student.items():
         built = Path(folder) / sample.name
         if not built.exists():
-            build(sample, built)
+            build(sample, built, course.root)
         course.stage(student, built)
 
 
-def expected_scores(sample: Sample, release: Path = RELEASE) -> dict[str, float]:
+def expected_scores(sample: Sample, root: Path) -> dict[str, float]:
     """Points per notebook the sample must get: full marks minus what its mistakes cost."""
-    points = points_per_test(release)
+    points = points_per_test(root)
     lost = set(sample.failing)
     if sample.base == "untouched":
         lost |= set(points)
     scores = {}
-    for notebook in NOTEBOOKS:
+    for notebook in notebook_names(root):
         tests = {key: value for key, value in points.items() if key.startswith(f"{notebook}:")}
         if notebook in sample.zero_notebooks:
             scores[notebook] = 0.0
@@ -143,16 +155,16 @@ def expected_scores(sample: Sample, release: Path = RELEASE) -> dict[str, float]
     return scores
 
 
-def points_per_test(release: Path = RELEASE) -> dict[str, float]:
+def points_per_test(root: Path) -> dict[str, float]:
     """``{"notebook:grade_id": points}`` for every test cell of the release, in order."""
-    return dict(_points_per_test(release))
+    return dict(_points_per_test(Path(root).resolve()))
 
 
 @functools.cache  # read for every sample's expected score
-def _points_per_test(release: Path) -> tuple[tuple[str, float], ...]:
+def _points_per_test(root: Path) -> tuple[tuple[str, float], ...]:
     points = []
-    for notebook in NOTEBOOKS:
-        nb = nbformat.read(release / f"{notebook}.ipynb", as_version=4)
+    for notebook in notebook_names(root):
+        nb = nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
         for cell in filter(is_grade, nb.cells):
             meta = cell.metadata.nbgrader
             points.append((f"{notebook}:{meta['grade_id']}", float(meta["points"])))
@@ -232,9 +244,9 @@ _ACTIONS = {
 # ---------------------------------------------------------------------- the table
 
 
-def markdown_table(samples: list[Sample], release: Path = RELEASE) -> str:
+def markdown_table(samples: list[Sample], root: Path) -> str:
     """The catalogue as a Markdown table: sample, what it does, tests that fail, points lost."""
-    total = sum(points_per_test(release).values())
+    total = sum(points_per_test(root).values())
     lines = [
         "# Sample submissions and the scores they must get",
         "",
@@ -246,7 +258,7 @@ def markdown_table(samples: list[Sample], release: Path = RELEASE) -> str:
         "|---|---|---|---|---|",
     ]
     for sample in samples:
-        lost = total - sum(expected_scores(sample, release).values())
+        lost = total - sum(expected_scores(sample, root).values())
         failing = list(sample.failing) + [f"{nb} (whole notebook)" for nb in sample.zero_notebooks]
         if sample.base == "untouched":
             failing = ["every test"]
@@ -261,15 +273,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", action="store_true", help="print the catalogue as Markdown")
     parser.add_argument("--build", metavar="NAME", help="build one sample into --out")
     parser.add_argument("--out", type=Path, default=Path("out/samples"))
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course folder (default: .)")
     args = parser.parse_args(argv)
     samples = load_catalogue()
     if args.table:
-        print(markdown_table(samples), end="")
+        print(markdown_table(samples, args.root), end="")
     elif args.build:
         chosen = [s for s in samples if s.name == args.build]
         if not chosen:
             parser.error(f"no sample {args.build!r}; known: {', '.join(s.name for s in samples)}")
-        print(build(chosen[0], args.out / args.build))
+        print(build(chosen[0], args.out / args.build, args.root))
     else:
         print(json.dumps([s.name for s in samples], indent=1))
     return 0

@@ -35,8 +35,10 @@ Modules, one per command, and what they share:
     fill        fill(release, into) -> [FillResult]
     update      update(release, into, now=None) -> [FillResult]
     lab         lab_command(release, into, options=()) -> (argv, environment, course root)
-    check       check_notebook(path, timeout=60) -> NotebookCheck
+    check       check_notebook(path, timeout=CELL_TIMEOUT) -> NotebookCheck
     submit      submit(folder, release, student=None, out=None, now=None) -> Path
     notebooks   reading, validating and safely writing notebooks; run(), the one runner;
                 StudentError: a request that cannot be carried out
+    execution   how a notebook runs (cell time limit, no skipping by tag), for the check,
+                the Validate button and grading alike
 """

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from helpers.student.check import run_check
+from helpers.student.execution import CELL_TIMEOUT
 from helpers.student.fill import run_fill
 from helpers.student.lab import run_lab
 from helpers.student.notebooks import FOLDER, RELEASE, StudentError
@@ -54,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check_parser.add_argument("--folder", type=Path, default=FOLDER, help="default: %(default)s")
     check_parser.add_argument(
-        "--timeout", type=positive_seconds, default=60.0, help="seconds per cell (default: 60)"
+        "--timeout",
+        type=positive_seconds,
+        default=CELL_TIMEOUT,
+        help="seconds per cell (default: %(default)s)",
     )
     check_parser.add_argument(
         "--release", type=Path, default=RELEASE, help="the assignment (default: %(default)s)"

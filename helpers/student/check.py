@@ -2,7 +2,7 @@
 nbgrader does (``nbgrader.utils.determine_grade``), on copies in memory.
 
 Interface:
-    check_notebook(path, timeout=60) -> NotebookCheck
+    check_notebook(path, timeout=CELL_TIMEOUT) -> NotebookCheck
     grade_test_cell(cell, reply, problem) -> GradedTest
     notebooks_to_check(folder, names, release) -> [Path]
     report_checks(checks)
@@ -19,6 +19,7 @@ from pathlib import Path
 from nbgrader.utils import determine_grade
 from tqdm import tqdm
 
+from helpers.student.execution import CELL_TIMEOUT
 from helpers.student.notebooks import (
     ANSI_ESCAPE,
     TIMEOUT_ERROR,
@@ -60,7 +61,7 @@ class NotebookCheck:
         return self.problem is None and all(test.status != FAIL for test in self.tests)
 
 
-def check_notebook(path: Path, timeout: float = 60) -> NotebookCheck:
+def check_notebook(path: Path, timeout: float = CELL_TIMEOUT) -> NotebookCheck:
     """Run the notebook at ``path`` in its folder, on a copy in memory, and grade its tests."""
     if not path.exists():
         return NotebookCheck(

@@ -10,7 +10,7 @@ Interface:
     content_of(nb), locked_cells(nb), nbgrader_metadata(cell)
     student_copy(nb) -> bytes; kernel_language_info() -> dict
     write_new_file(path, data), replace_file(path, data), make_folder(folder)
-    run(nb, folder, timeout=60, *, on_cell_executed=None, env=None) -> problem or None
+    run(nb, folder, timeout=CELL_TIMEOUT, *, env=None) -> problem or None
     StudentError, NotebookProblem; ASSIGNMENT, RELEASE, FOLDER
 """
 
@@ -22,7 +22,6 @@ import functools
 import json
 import os
 import re
-import secrets
 import subprocess
 import tempfile
 import warnings
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from helpers.student.execution import CELL_TIMEOUT, unguessable_tag
 
 ASSIGNMENT = "backprop"
 RELEASE = Path("release") / ASSIGNMENT
@@ -190,7 +191,7 @@ def clear_outputs(notebook) -> None:
 
 
 def run(
-    notebook, folder: Path, timeout: float = 60, *, env: dict[str, str] | None = None
+    notebook, folder: Path, timeout: float = CELL_TIMEOUT, *, env: dict[str, str] | None = None
 ) -> tuple[dict[int, dict], str | None]:
     """Run every cell of ``notebook`` (in memory) in ``folder``, errors and all, as the grader
     does; return each cell's execute reply and what stopped the run early, if anything.
@@ -215,15 +216,14 @@ def run(
         notebook,
         timeout=timeout,
         allow_errors=True,
-        # a cell that runs too long costs that cell only, as when graded
+        # the rules of helpers.student.execution, which grading applies too
         interrupt_on_timeout=True,
         error_on_timeout={
             "ename": TIMEOUT_ERROR,
             "evalue": f"the cell did not finish within {timeout:g} s",
             "traceback": [],
         },
-        # the autograder skips no cell whatever its tags; an unguessable tag mimics that
-        skip_cells_with_tag="skip-" + secrets.token_hex(16),
+        skip_cells_with_tag=unguessable_tag(),
         on_cell_executed=remember,
         resources={"metadata": {"path": str(folder)}},
     )

@@ -28,6 +28,8 @@ import pytest
 from helpers.instructor.samples import build, load_catalogue
 from helpers.student.notebooks import RELEASE, read_notebook, student_copy
 
+from project import PROJECT
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "out" / "browser"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -65,7 +67,7 @@ def student_folder(folder: Path, sample_name: str, *, released: tuple[str, ...] 
     """A sample submission as the student's copies (``fill`` writes them so), with the
     notebooks named in ``released`` as they come in the release."""
     sample = {s.name: s for s in load_catalogue()}[sample_name]
-    build(sample, folder)
+    build(sample, folder, PROJECT)
     for path in folder.glob("*.ipynb"):
         origin = RELEASE / path.name if path.name in released else path
         path.write_bytes(student_copy(read_notebook(ROOT / origin)))

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers.instructor.course import PROJECT, Course, folder_contents
+from helpers.instructor.course import Course, folder_contents
 from helpers.instructor.grade_class import grade_class
 from helpers.instructor.samples import build, expected_scores, load_catalogue, stage_students
+
+from project import PROJECT
 
 pytestmark = pytest.mark.slow
 CATALOGUE = {sample.name: sample for sample in load_catalogue()}
@@ -28,7 +30,8 @@ SAME_AS_SERIAL = ["solved", "untouched", "loss_without_mean", "einsum_and_mean"]
 
 def staged_course(root: Path, names: list[str], db_url: str | None = None) -> Course:
     course = Course(root, db_url, timeout=30)
-    stage_students(course, {name: CATALOGUE[name] for name in names}, root.parent / "built")
+    samples = {name: CATALOGUE[name] for name in names}
+    stage_students(course, samples, root.parent / "built", PROJECT)
     return course
 
 
@@ -80,7 +83,7 @@ def test_postgres_gradebook_survives_a_killed_worker(tmp_path, postgres_url):
     assert sorted(scores) == sorted(names), "one row per student: none lost, none doubled"
     for name in names:
         assert course.is_graded(name), name
-        assert scores[name] == expected_scores(CATALOGUE[name]), name
+        assert scores[name] == expected_scores(CATALOGUE[name], PROJECT), name
 
 
 def wait_for_a_busy_worker(parent: int, root: Path, timeout: float = 120) -> int:
@@ -117,13 +120,13 @@ def test_a_student_over_the_time_limit_is_stopped_and_reported(tmp_path):
     report = grade_class(course.root, workers=2, resume=True, progress=False)
     assert sorted(report.graded) == names and not report.problems
     for name in names:
-        assert course.scores()[name] == expected_scores(CATALOGUE[name])
+        assert course.scores()[name] == expected_scores(CATALOGUE[name], PROJECT)
 
 
 def test_staging_never_replaces_a_different_submission(tmp_path):
     course = Course(tmp_path / "course")
-    solved = build(CATALOGUE["solved"], tmp_path / "solved")
-    untouched = build(CATALOGUE["untouched"], tmp_path / "untouched")
+    solved = build(CATALOGUE["solved"], tmp_path / "solved", PROJECT)
+    untouched = build(CATALOGUE["untouched"], tmp_path / "untouched", PROJECT)
     target = course.stage("alice", solved)
     before = folder_contents(target)
     assert course.stage("alice", solved) == target  # the same files again: nothing to do
@@ -136,11 +139,11 @@ def test_grading_a_fresh_course_generates_the_assignment_first(tmp_path, capsys)
     """A fresh clone has submissions but no gradebook entry for the assignment yet."""
     root = tmp_path / "course"
     shutil.copytree(PROJECT / "source", root / "source")
-    build(CATALOGUE["solved"], root / "submitted" / "alice" / "backprop")
+    build(CATALOGUE["solved"], root / "submitted" / "alice" / "backprop", PROJECT)
     report = grade_class(root, workers=1, timeout=30)
     assert report.problems == {}
     assert "generated it from source/ first" in capsys.readouterr().out
-    assert Course(root).scores() == {"alice": expected_scores(CATALOGUE["solved"])}
+    assert Course(root).scores() == {"alice": expected_scores(CATALOGUE["solved"], PROJECT)}
     # the next run finds it there: nothing generated again
     assert grade_class(root, workers=1, timeout=30, resume=True).graded == []
     assert "generated" not in capsys.readouterr().out

@@ -19,20 +19,23 @@ import pytest
 import tomllib
 from test_notebooks import code_lines_of, line_pairs, secret_snippets
 
-from helpers.instructor.course import PROJECT
 from helpers.instructor.kit import build_kit
 from helpers.instructor.samples import solution_code
+
+from project import PROJECT, RELEASE
 
 STUDENT_MODULES = [
     "__init__", "answer_rules", "answers", "checks", "data", "forward", "gradcheck", "plots",
     "training",
 ]  # fmt: skip
-COMMANDS = ["__init__", "__main__", "check", "fill", "lab", "notebooks", "submit", "update"]
+COMMANDS = [
+    "__init__", "__main__", "check", "execution", "fill", "lab", "notebooks", "submit", "update"
+]
 
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> Path:
-    return build_kit(tmp_path_factory.mktemp("kit") / "student-kit")
+    return build_kit(tmp_path_factory.mktemp("kit") / "student-kit", PROJECT)
 
 
 def text_of(path: Path) -> str:
@@ -48,7 +51,7 @@ def test_the_kit_has_what_a_student_needs(kit):
         "Makefile", "README.md", "helpers", "pyproject.toml", "release", "requirements.txt",
         "student.mk",
     ]  # fmt: skip
-    release = sorted(p.name for p in (PROJECT / "release" / "backprop").glob("*.ipynb"))
+    release = sorted(p.name for p in RELEASE.glob("*.ipynb"))
     assert sorted(p.name for p in (kit / "release" / "backprop").iterdir()) == release
     assert sorted(p.stem for p in (kit / "helpers").glob("*.py")) == STUDENT_MODULES
     assert sorted(p.stem for p in (kit / "helpers" / "student").glob("*.py")) == COMMANDS
@@ -69,8 +72,8 @@ def test_no_file_of_the_kit_holds_an_answer_or_names_the_instructors_code(kit):
 
 def test_the_check_finds_a_planted_answer(tmp_path):
     """The scan above would see an answer if one were there."""
-    kit = build_kit(tmp_path / "kit")
-    solution = solution_code("03_layer_backward")["layer_backward"]
+    kit = build_kit(tmp_path / "kit", PROJECT)
+    solution = solution_code("03_layer_backward", PROJECT)["layer_backward"]
     (kit / "helpers" / "notes.txt").write_text(solution)
     assert secret_snippets() & line_pairs(code_lines_of(text_of(kit / "helpers" / "notes.txt")))
 
@@ -96,14 +99,14 @@ def student_command(kit: Path, *argv: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_students_commands_run_from_the_kit(tmp_path):
-    kit = build_kit(tmp_path / "kit")
+    kit = build_kit(tmp_path / "kit", PROJECT)
     fill = student_command(kit, "fill")
     assert fill.returncode == 0 and "copied to notebooks" in fill.stdout, fill.stderr
     # a student's answer to notebook 1, checked from the kit as the grader would judge it
     answered = nbformat.read(kit / "notebooks" / "01_loss.ipynb", as_version=4)
     for cell in answered.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = solution_code("01_loss")[cell.metadata.nbgrader.grade_id]
+            cell.source = solution_code("01_loss", PROJECT)[cell.metadata.nbgrader.grade_id]
     nbformat.write(answered, kit / "notebooks" / "01_loss.ipynb")
     check = student_command(kit, "check", "01_loss")
     assert check.returncode == 0, check.stdout + check.stderr

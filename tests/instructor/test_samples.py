@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import csv
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from helpers.instructor.course import NOTEBOOKS, Course, folder_contents
+from helpers.instructor.course import Course, folder_contents
 from helpers.instructor.grade_class import grade_class
 from helpers.instructor.samples import (
     expected_scores,
@@ -26,8 +25,10 @@ from helpers.instructor.samples import (
     stage_students,
 )
 
+from project import NOTEBOOKS, PROJECT
+
 SAMPLES = load_catalogue()
-TABLE = Path(__file__).resolve().parents[2] / "docs" / "sample_submissions.md"
+TABLE = PROJECT / "docs" / "sample_submissions.md"
 CELL_TIMEOUT = 30  # seconds per cell; the endless loop costs one cell this long
 
 
@@ -35,7 +36,7 @@ CELL_TIMEOUT = 30  # seconds per cell; the endless loop costs one cell this long
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     course = Course(root, timeout=CELL_TIMEOUT)
-    stage_students(course, {s.name: s for s in SAMPLES}, tmp_path_factory.mktemp("built"))
+    stage_students(course, {s.name: s for s in SAMPLES}, tmp_path_factory.mktemp("built"), PROJECT)
     before = folder_contents(root / "submitted")
     report = grade_class(root, workers=2, timeout=CELL_TIMEOUT, progress=False)
     return course, report, before
@@ -46,7 +47,7 @@ def test_the_catalogue_has_what_a_trustworthy_grader_needs():
     assert kinds.count("mistake") >= 15
     assert kinds.count("alternative") >= 6
     assert kinds.count("hostile") >= 10
-    points = points_per_test()
+    points = points_per_test(PROJECT)
     for sample in SAMPLES:
         assert set(sample.failing) <= set(points), f"{sample.name}: unknown tests"
         assert set(sample.zero_notebooks) <= set(NOTEBOOKS), f"{sample.name}: unknown notebook"
@@ -55,7 +56,7 @@ def test_the_catalogue_has_what_a_trustworthy_grader_needs():
 
 
 def test_the_table_in_docs_is_generated_from_the_catalogue():
-    assert TABLE.read_text() == markdown_table(SAMPLES), (
+    assert TABLE.read_text() == markdown_table(SAMPLES, PROJECT), (
         "docs/sample_submissions.md is out of date: "
         "python -m helpers.instructor.samples --table > docs/sample_submissions.md"
     )
@@ -73,7 +74,7 @@ def test_each_sample_scores_exactly_as_expected(graded, sample):
             assert score == 0, f"{sample.name}: {key} should fail but scored {score}"
         else:
             assert score == max_score, f"{sample.name}: {key} scored {score} of {max_score}"
-    assert course.scores()[sample.name] == expected_scores(sample)
+    assert course.scores()[sample.name] == expected_scores(sample, PROJECT)
 
 
 @pytest.mark.slow
@@ -134,4 +135,5 @@ def test_export_gives_the_gradebook_scores(graded, tmp_path):
     rows = list(csv.DictReader(course.export(tmp_path / "grades.csv").open()))
     by_student = {row["student_id"]: float(row["score"]) for row in rows}
     for sample in SAMPLES:
-        assert by_student[sample.name] == pytest.approx(sum(expected_scores(sample).values()))
+        expected = sum(expected_scores(sample, PROJECT).values())
+        assert by_student[sample.name] == pytest.approx(expected)

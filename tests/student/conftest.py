@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from student_tools import RELEASE
 
 from helpers.student.__main__ import main
+
+from student_tools import RELEASE
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import nbformat
 from helpers.instructor.samples import solution_code
 from helpers.student.__main__ import main
 
-ROOT = Path(__file__).resolve().parents[2]
-RELEASE = ROOT / "release" / "backprop"
+from project import PROJECT, RELEASE
+
 NAMES = sorted(path.name for path in RELEASE.glob("*.ipynb"))
 LOSS_TESTS = ["test_compute_loss_values", "test_compute_loss_saturated_and_binary"]
 
@@ -41,7 +41,7 @@ def edit_cell(path: Path, grade_id: str, source: str) -> None:
 def answered(folder: Path, name: str) -> Path:
     """The release notebook ``name`` in ``folder`` with every stub replaced by its solution."""
     notebook = nbformat.read(RELEASE / name, as_version=4)
-    solutions = solution_code(Path(name).stem)
+    solutions = solution_code(Path(name).stem, PROJECT)
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):

@@ -6,6 +6,10 @@ import shutil
 
 import nbformat
 import pytest
+
+from helpers.student import check
+from helpers.student.check import FAIL, HIDDEN, PASS, grade_test_cell
+
 from student_tools import (
     LOSS_TESTS,
     NAMES,
@@ -14,9 +18,6 @@ from student_tools import (
     run,
     snapshot,
 )
-
-from helpers.student import check
-from helpers.student.check import FAIL, HIDDEN, PASS, grade_test_cell
 
 
 @pytest.mark.slow

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import nbformat
+
+from helpers.student import notebooks
+
 from student_tools import (
     NAMES,
     RELEASE,
@@ -11,8 +14,6 @@ from student_tools import (
     run,
     snapshot,
 )
-
-from helpers.student import notebooks
 
 
 def test_fill_copies_every_release_notebook_into_an_empty_folder(tmp_path, release, capsys):

@@ -6,11 +6,11 @@ import json
 import sys
 from pathlib import Path
 
+from helpers.student import lab
+
 from student_tools import (
     RELEASE,
 )
-
-from helpers.student import lab
 
 
 def test_lab_serves_the_folder_with_the_students_settings(tmp_path, monkeypatch):

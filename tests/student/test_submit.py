@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 from nbgrader.utils import parse_utc
+
+from helpers.student import submit
+from helpers.student.notebooks import StudentError
+
 from student_tools import (
     NAMES,
     RELEASE,
     edit_cell,
     run,
 )
-
-from helpers.student import submit
-from helpers.student.notebooks import StudentError
 
 
 def submit_args(filled: Path, release: Path, out: Path, *extra: str) -> list[str]:

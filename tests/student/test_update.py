@@ -6,6 +6,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+
+from helpers.student import update
+
 from student_tools import (
     NAMES,
     edit_cell,
@@ -13,8 +16,6 @@ from student_tools import (
     run,
     snapshot,
 )
-
-from helpers.student import update
 
 
 def newer_release(release: Path, name: str, grade_id: str = "test_compute_loss_values") -> str:

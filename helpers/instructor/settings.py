@@ -1,0 +1,62 @@
+"""The course's nbgrader settings, for a course root given by the caller.
+
+The course's ``nbgrader_config.py`` applies them to its own folder; ``Course`` applies them to
+any course root (the demo's, the tests', a second grading machine's), so no copy of a config
+file can silently fall back to nbgrader's defaults.
+
+Interface:
+    configure(c, root, db_url=None)   set the course's options on the traitlets config ``c``
+"""
+
+from __future__ import annotations
+
+import os
+
+from helpers.student import execution
+
+COURSE_ID = "backprop"
+
+# Files never copied between course folders. Instructor-only folders never travel with an
+# assignment, and Python files a student hands in are not copied next to the notebooks at
+# grading time: a `numpy.py` there would be imported instead of NumPy.
+IGNORED_FILES = [".ipynb_checkpoints", "__pycache__", "feedback", ".git", "*.py", "*.pyc", "*.so",
+                 "*.pth"]
+
+
+def configure(c, root: str | os.PathLike, db_url: str | None = None) -> None:
+    """Settings of the course rooted at ``root``; the gradebook is ``root/gradebook.db``
+    unless ``db_url`` (e.g. PostgreSQL) is given."""
+    root = os.path.abspath(root)
+    c.CourseDirectory.root = root
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.db_url = db_url or "sqlite:///" + os.path.join(root, "gradebook.db")
+    c.CourseDirectory.ignore = list(IGNORED_FILES)
+
+    # What a student's stub looks like once the solution is cut out.
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+    # How a notebook runs: the same rules as the student's check and Validate button.
+    execution.configure(c)
+
+    # Test cells a student deleted are put back before grading.
+    c.OverwriteCells.add_missing_cells = True
+
+    # Answer cells that replace what the tests rely on are refused before the kernel starts
+    # (helpers/answer_rules.py); nbgrader's own sanitizing steps come first, as by default.
+    c.Autograde.sanitize_preprocessors = [
+        "nbgrader.preprocessors.ClearOutput",
+        "nbgrader.preprocessors.DeduplicateIds",
+        "nbgrader.preprocessors.OverwriteKernelspec",
+        "helpers.instructor.preprocessors.RestoreDeletedTests",
+        "nbgrader.preprocessors.CheckCellMetadata",
+        "helpers.instructor.preprocessors.GuardAnswerCells",
+    ]
+
+    # Feedback shows which tests failed and their messages, never the hidden tests' code.
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "helpers.instructor.preprocessors.StripTestTracebacks",
+    ]
