@@ -6,13 +6,16 @@ One concept each:
     forward       the given forward pass
     training      the training recipes and minibatch order
     data          MNIST: bundled offline subset, IDX files, opt-in download
-    gradcheck     numerical gradients by centred differences
+    labels        class labels as integers, one-hot columns or a 0/1 row; accuracy
+    gradcheck     numerical gradients by centred differences, and the random cases the
+                  visible tests, the hidden tests and the project's tests all draw
     plots         loss curves, digit grids, confusion matrices that display in JupyterLab
     checks        assertions with messages that say what is wrong (shape first, then values)
     answers       a later notebook loads the student's earlier answers
     answer_rules  what an answer cell may do (imports, attributes); grading refuses the rest
     student/      the student's commands, one module each: fill or update notebooks/, open the
-                  lab, check, submit (the lab's settings: lab_config/)
+                  lab, check, submit; how a notebook runs (execution), for the check, the
+                  Validate button and grading alike (the lab's settings: lab_config/)
 
 ``instructor/`` holds everything that stays with the instructor: the solutions, the hidden-test
 kit, nbgrader's preprocessors, class grading, the sample submissions, the demos. A student's

@@ -8,7 +8,7 @@ Conventions (used by every module of the course): one example per COLUMN.
 
 Public interface
 ----------------
-``one_hot(y, num_classes=10) -> ndarray (num_classes, m)``
+``one_hot(y, num_classes=10) -> ndarray (num_classes, m)``  (from ``helpers.labels``)
 ``MnistSplit(X, Y, y)``            frozen dataclass; property ``m`` (number of examples).
 ``MnistData(train, test, source)`` frozen dataclass; ``source`` says where the data came from.
 ``read_idx(path) -> ndarray``      IDX reader (raw or ``.gz``), NumPy only; ``IdxFormatError``.
@@ -48,6 +48,8 @@ from typing import BinaryIO
 import numpy as np
 from tqdm.auto import tqdm
 
+from helpers.labels import NUM_CLASSES, one_hot
+
 __all__ = [
     "DEFAULT_MIRROR",
     "KNOWN_MD5",
@@ -68,7 +70,6 @@ __all__ = [
     "verify_checksum",
 ]
 
-NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
 NUM_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]  # 784
 
@@ -145,29 +146,6 @@ class MnistData:
     train: MnistSplit
     test: MnistSplit
     source: str
-
-
-# ----------------------------------------------------------------------------- labels
-
-
-def one_hot(y: np.ndarray | Iterable[int], num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Integer labels (m,) -> one-hot float64 matrix (num_classes, m), one column per example."""
-    y = np.asarray(y)
-    if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-    if y.ndim != 1:
-        raise ValueError(f"labels must be a 1-D array of shape (m,), got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be integers, got dtype {y.dtype}")
-    bad = y[(y < 0) | (y >= num_classes)] if y.size else y
-    if bad.size:
-        raise ValueError(
-            f"labels must be in 0..{num_classes - 1}; found {bad.size} out of range, "
-            f"e.g. {bad[:5].tolist()}"
-        )
-    Y = np.zeros((num_classes, y.shape[0]), dtype=np.float64)
-    Y[y.astype(np.intp), np.arange(y.shape[0])] = 1.0
-    return Y
 
 
 def _make_split(images: np.ndarray, labels: np.ndarray) -> MnistSplit:

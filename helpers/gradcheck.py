@@ -16,7 +16,8 @@ straddle it), and the course's backward steps computed numerically:
     random_layer(rng, n_prev, n, m, activation)            -> (dH, memory)
     numerical_activation_backward(dH, Z, activation)       -> dZ
     numerical_layer_backward(dH, memory, activation)       -> (dH_prev, dW, db)
-    numerical_network_gradients(parameters, X, loss_of_output, output) -> {"dW1": ..., "dH0": ...}
+    numerical_network_gradients(parameters, X, loss_of_output, output, on="HL")
+                                                     -> {"dW1": ..., "db1": ..., "dH0": ...}
 """
 
 from __future__ import annotations
@@ -189,19 +190,28 @@ def numerical_layer_backward(dH: np.ndarray, memory, activation: str):
 
 
 def numerical_network_gradients(
-    parameters: dict, X: np.ndarray, loss_of_output: Callable[[np.ndarray], float], output="softmax"
+    parameters: dict,
+    X: np.ndarray,
+    loss_of_output: Callable[[np.ndarray], float],
+    output="softmax",
+    *,
+    on: str = "HL",
 ) -> dict[str, np.ndarray]:
     """Every ``dW<l>``, ``db<l>`` and ``dH0`` by centred differences of
-    ``loss_of_output(HL)``, a loss averaged over the ``m`` examples (columns of ``X``).
+    ``loss_of_output(HL)`` (or of ``loss_of_output(Z_L)``, the output layer's pre-activation,
+    with ``on="ZL"``), a loss averaged over the ``m`` examples (columns of ``X``).
 
     ``dH0`` is per example (the loss's gradient times ``m``), as ``L_layer_backward`` returns it.
     """
+    if on not in ("HL", "ZL"):
+        raise ValueError(f'on must be "HL" or "ZL", got {on!r}')
     parameters = {name: value.astype(float) for name, value in parameters.items()}
     X = X.astype(float)
     m = X.shape[1]
 
     def loss(p=parameters):
-        return loss_of_output(L_layer_forward(X, p, output=output)[0])
+        HL, memories = L_layer_forward(X, p, output=output)
+        return loss_of_output(HL if on == "HL" else memories[-1][1])
 
     gradients = numerical_parameter_gradients(loss, parameters)
     gradients["dH0"] = numerical_gradient(loss, X) * m

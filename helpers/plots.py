@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from helpers.labels import as_labels
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -56,24 +58,6 @@ RIGHT_COLOR = "black"
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _as_labels(y: object, name: str, num_classes: int | None = None) -> np.ndarray:
-    """Return ``y`` as a 1-D int array (a new array), checking dtype and range."""
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D of shape (m,), got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        # Accept floats such as 3.0 (e.g. labels loaded from CSV) but never silently round 2.7.
-        if not (np.issubdtype(arr.dtype, np.number) and np.all(arr == np.round(arr))):
-            raise ValueError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if num_classes is not None and arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-        bad = arr[(arr < 0) | (arr >= num_classes)]
-        raise ValueError(
-            f"{name} has labels outside [0, {num_classes - 1}]: e.g. {bad[:5].tolist()}"
-        )
-    return arr
 
 
 def _check_same_length(**arrays: np.ndarray) -> int:
@@ -120,8 +104,8 @@ def confusion_matrix(y_true: object, y_pred: object, num_classes: int = 10) -> n
     Returns a (num_classes, num_classes) int array C with C[i, j] = number of examples of true
     class i predicted as class j (rows = true, columns = predicted).
     """
-    yt = _as_labels(y_true, "y_true", num_classes)
-    yp = _as_labels(y_pred, "y_pred", num_classes)
+    yt = as_labels(y_true, num_classes, name="y_true")
+    yp = as_labels(y_pred, num_classes, name="y_pred")
     _check_same_length(y_true=yt, y_pred=yp)
     # A flat bincount over pair ids is one vectorised pass, faster than np.add.at.
     counts = np.bincount(yt * num_classes + yp, minlength=num_classes * num_classes)
@@ -137,9 +121,9 @@ def most_confused(y_true: object, P: object, n: int = 12) -> np.ndarray:
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    yt = _as_labels(y_true, "y_true")
+    yt = as_labels(y_true, name="y_true")
     probs = _as_probabilities(P, yt.size)
-    yt = _as_labels(yt, "y_true", probs.shape[0])
+    yt = as_labels(yt, probs.shape[0], name="y_true")
     pred = probs.argmax(axis=0)
     confidence = probs[pred, np.arange(probs.shape[1])]
     wrong = np.flatnonzero(pred != yt)
@@ -289,8 +273,8 @@ def plot_digit_grid(
     indices: columns to show; default the first ``n`` columns.
     """
     images, side = _as_images(X)
-    yt = _as_labels(y_true, "y_true")
-    yp = None if y_pred is None else _as_labels(y_pred, "y_pred")
+    yt = as_labels(y_true, name="y_true")
+    yp = None if y_pred is None else as_labels(y_pred, name="y_pred")
     arrays = {"X columns": images[0], "y_true": yt} | ({} if yp is None else {"y_pred": yp})
     m = _check_same_length(**arrays)
     idx = np.arange(min(n, m)) if indices is None else np.asarray(indices, dtype=np.int64)
@@ -366,7 +350,7 @@ def plot_most_confused(
     """
     images, side = _as_images(X)
     probs = _as_probabilities(P, images.shape[1])
-    yt = _as_labels(y_true, "y_true", probs.shape[0])
+    yt = as_labels(y_true, probs.shape[0], name="y_true")
     _check_same_length(**{"X columns": images[0], "y_true": yt})
     idx = most_confused(yt, probs, n)
     if idx.size == 0:

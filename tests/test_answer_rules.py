@@ -70,7 +70,7 @@ def test_no_solution_and_no_alternative_sample_is_refused():
         if sample.kind != "alternative":
             continue
         for edit in sample.edits:
-            code = cells[edit.notebook][edit.grade_id].replace(edit.old, edit.new)
+            code = edit.applied_to(cells[edit.notebook][edit.grade_id])
             assert answer_cell_problems(code, _protected(edit.notebook)) == [], sample.name
 
 

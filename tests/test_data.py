@@ -34,12 +34,13 @@ from helpers.data import (
     load_idx_split,
     load_mnist,
     load_official_test,
-    one_hot,
     read_idx,
     verify_checksum,
 )
+from helpers.labels import one_hot
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from project import PROJECT
+
 T10K_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
@@ -87,7 +88,7 @@ def write_fake_mnist(folder: Path, splits: tuple[str, ...] = ("train", "t10k")) 
 def official_dir() -> Path:
     """Folder of the official t10k files: $BACKPROP_MNIST_DIR, else ../shared/data/mnist."""
     env = os.environ.get(MNIST_DIR_ENV, "").strip()
-    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "data" / "mnist").resolve()
+    return Path(env) if env else (PROJECT / ".." / "shared" / "data" / "mnist").resolve()
 
 
 @pytest.fixture
@@ -103,34 +104,6 @@ def official() -> Path:
     if missing:
         pytest.skip(f"official MNIST test files not found in {folder} (set ${MNIST_DIR_ENV})")
     return folder
-
-
-# ----------------------------------------------------------------------------- one_hot
-
-
-def test_one_hot_round_trip() -> None:
-    y = np.array([3, 0, 9, 3, 1], dtype=np.int64)
-    Y = one_hot(y)
-    assert Y.shape == (10, 5) and Y.dtype == np.float64
-    assert np.array_equal(Y.sum(axis=0), np.ones(5))
-    assert np.array_equal(Y.argmax(axis=0), y)
-    assert one_hot(np.array([], dtype=np.int64)).shape == (10, 0)
-    assert one_hot([2, 0], num_classes=3).tolist() == [[0, 1], [0, 0], [1, 0]]
-
-
-@pytest.mark.parametrize(
-    ("labels", "match"),
-    [
-        (np.array([0, 10]), "out of range"),
-        (np.array([-1, 2]), "out of range"),
-        (np.array([0.0, 1.5]), "integers"),
-        (np.array([True, False]), "integers"),
-        (np.zeros((2, 2), dtype=np.int64), "1-D"),
-    ],
-)
-def test_one_hot_rejects_bad_labels(labels: np.ndarray, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        one_hot(labels)
 
 
 def test_mnist_split_checks_shapes() -> None:

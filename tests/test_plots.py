@@ -97,7 +97,8 @@ def test_confusion_matrix_accepts_lists_and_empty() -> None:
         ([0, 10], [0, 1], "outside"),
         ([0, 1], [-1, 1], "outside"),
         ([0.5, 1.0], [0, 1], "integer"),
-        ([[0, 1]], [[0, 1]], "1-D"),
+        ([[[0, 1]]], [[[0, 1]]], "1-D"),
+        ([[0, 1], [0, 0]], [0, 1], "one-hot"),
     ],
 )
 def test_confusion_matrix_errors(y_true, y_pred, match: str) -> None:

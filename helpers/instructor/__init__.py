@@ -4,8 +4,10 @@ module          runs in                       what it is
 reference       grading kernel, shell, tests  the solutions of every exercise
 hidden          grading kernel                the hidden tests' tools (reference versions of
                                               earlier steps, random cases, tamper checks)
+settings        nbgrader's process            the course's nbgrader settings for a course root
+                                              (nbgrader_config.py and Course apply them)
 preprocessors   nbgrader's process            GuardAnswerCells, RestoreDeletedTests,
-                                              StripTestTracebacks (named in nbgrader_config.py)
+                                              StripTestTracebacks (named in settings)
 course          instructor's shell, workers   a course folder graded through nbgrader's API
 grade_class     instructor's shell            autograde a whole class on every core
 samples         instructor's shell, tests     sample submissions and their expected scores

@@ -22,7 +22,6 @@ Interface:
     L_layer_model(X, Y, dimensions, learning_rate=0.0075, num_iterations=3000,
                   print_loss=False, *, init, seed, batch_size, return_losses, progress)
     predict(X, y, parameters, *, verbose=True)            -> predicted classes (m,)
-    accuracy(predictions, y)                              -> float in [0, 1]
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from helpers.forward import (
     number_of_layers,
     sigmoid,
 )
+from helpers.labels import accuracy
 from helpers.training import minibatches
 
 # Names of reference functions that must not run: hidden tests fill it while a student's answer
@@ -302,22 +302,6 @@ def predict(X: np.ndarray, y: np.ndarray, parameters: dict, *, verbose: bool = T
     if verbose:
         print(f"Accuracy: {accuracy(predictions, y):.4f}")
     return predictions
-
-
-def accuracy(predictions: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of ``predictions`` ``(m,)`` equal to the labels ``y`` (integers or one-hot)."""
-    labels = as_labels(y)
-    if labels.shape != predictions.shape:
-        raise ValueError(f"predictions {predictions.shape} and labels {labels.shape} differ")
-    return float(np.mean(predictions == labels))
-
-
-def as_labels(y: np.ndarray) -> np.ndarray:
-    """Integer labels ``(m,)`` from one-hot columns ``(k, m)``, a 0/1 row ``(1, m)`` or ``(m,)``."""
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[0] > 1:
-        return y.argmax(axis=0)
-    return y.reshape(-1).astype(int)
 
 
 def _check_same_shape(HL: np.ndarray, Y: np.ndarray) -> None:

@@ -46,12 +46,26 @@ _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MU
 
 @dataclass
 class Edit:
-    """Replace ``old`` by ``new`` in the cell ``grade_id`` of ``notebook`` (``old`` must occur)."""
+    """Replace ``old`` by ``new`` in the cell ``grade_id`` of ``notebook`` (``old`` must
+    occur), or the cell's whole code by ``whole``."""
 
     notebook: str
     grade_id: str
-    old: str
-    new: str
+    old: str | None = None
+    new: str = ""
+    whole: str | None = None
+
+    def __post_init__(self):
+        if (self.old is None) == (self.whole is None):
+            raise ValueError(f"{self.notebook}:{self.grade_id}: an edit has `old` or `whole`")
+
+    def applied_to(self, source: str) -> str:
+        """The cell's code ``source`` after this edit."""
+        if self.whole is not None:
+            return self.whole.rstrip("\n")
+        if self.old not in source:
+            raise ValueError(f"{self.notebook}:{self.grade_id} does not contain {self.old!r}")
+        return source.replace(self.old, self.new)
 
 
 @dataclass
@@ -175,9 +189,7 @@ def _apply(edit: Edit, nb) -> None:
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == edit.grade_id]
     if len(cells) != 1:
         raise ValueError(f"{edit.notebook} has no cell {edit.grade_id!r}")
-    if edit.old not in cells[0].source:
-        raise ValueError(f"{edit.notebook}:{edit.grade_id} does not contain {edit.old!r}")
-    cells[0].source = cells[0].source.replace(edit.old, edit.new)
+    cells[0].source = edit.applied_to(cells[0].source)
 
 
 # ---------------------------------------------------------------------- whole-notebook actions

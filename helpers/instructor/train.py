@@ -15,6 +15,7 @@ from pathlib import Path
 from helpers import plots
 from helpers.data import load_mnist, load_official_test
 from helpers.instructor import reference
+from helpers.labels import accuracy
 from helpers.training import DIMENSIONS, TAUGHT_RECIPE
 
 
@@ -45,8 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     predictions = {}
     for name, split in splits.items():
         predictions[name] = reference.predict(split.X, split.y, parameters, verbose=False)
-        accuracy = reference.accuracy(predictions[name], split.y)
-        print(f"{name:>14} accuracy: {accuracy:.1%} ({split.m} images)")
+        share = accuracy(predictions[name], split.y)
+        print(f"{name:>14} accuracy: {share:.1%} ({split.m} images)")
 
     predicted = predictions["held-out"]
     figures = {

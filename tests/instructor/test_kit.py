@@ -25,8 +25,8 @@ from helpers.instructor.samples import solution_code
 from project import PROJECT, RELEASE
 
 STUDENT_MODULES = [
-    "__init__", "answer_rules", "answers", "checks", "data", "forward", "gradcheck", "plots",
-    "training",
+    "__init__", "answer_rules", "answers", "checks", "data", "forward", "gradcheck", "labels",
+    "plots", "training",
 ]  # fmt: skip
 COMMANDS = [
     "__init__", "__main__", "check", "execution", "fill", "lab", "notebooks", "submit", "update"

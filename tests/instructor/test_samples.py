@@ -13,6 +13,7 @@ import csv
 import re
 
 import nbformat
+import numpy as np
 import pytest
 
 from helpers.instructor.course import Course, folder_contents
@@ -22,6 +23,7 @@ from helpers.instructor.samples import (
     load_catalogue,
     markdown_table,
     points_per_test,
+    solution_code,
     stage_students,
 )
 
@@ -53,6 +55,29 @@ def test_the_catalogue_has_what_a_trustworthy_grader_needs():
         assert set(sample.zero_notebooks) <= set(NOTEBOOKS), f"{sample.name}: unknown notebook"
         if sample.kind == "mistake":  # one mistake, in one notebook
             assert len({key.split(":")[0] for key in sample.failing}) == 1, sample.name
+
+
+def test_every_exercise_has_a_whole_answer_in_another_style():
+    """One sample answers every exercise whole, written unlike the reference; it must score
+    full marks (see test_each_sample_scores_exactly_as_expected)."""
+    (another,) = [sample for sample in SAMPLES if sample.name == "another_style"]
+    exercises = {
+        grade_id for notebook in NOTEBOOKS for grade_id in solution_code(notebook, PROJECT)
+    }
+    assert sorted(edit.grade_id for edit in another.edits if edit.whole) == sorted(exercises)
+    assert another.kind == "alternative" and not another.failing
+
+
+def test_the_answer_in_another_style_really_warns():
+    """Its compute_loss warns on log(0): full marks then prove a warning costs nothing."""
+    (edit,) = [
+        e for s in SAMPLES if s.name == "another_style" for e in s.edits
+        if e.grade_id == "compute_loss"
+    ]
+    namespace = {"np": np}
+    exec(edit.whole, namespace)
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        namespace["compute_loss"](np.eye(3)[:, [1, 1, 0]], np.eye(3))
 
 
 def test_the_table_in_docs_is_generated_from_the_catalogue():
