@@ -33,7 +33,7 @@ PROTECTED = frozenset({"assert_close", "layer_forward", "np"})
         ("import os\nos.kill(os.getpid(), 9)\n", "imports os"),
         ("from . import x\n", "imports ."),
         ("def f(g):\n    return g.__wrapped__(1)\n", "private attribute .__wrapped__"),
-        ("reference = None\nreference._forbidden.clear()\n", "private attribute ._forbidden"),
+        ("results = {}\nresults._cache.clear()\n", "private attribute ._cache"),
         ("setattr(np, 'allclose', print)\n", "setattr"),
         ("exec('x = 1')\n", "exec"),
         ("open('helpers/reference.py').read()\n", "open"),

@@ -1,19 +1,22 @@
-"""Tools of the hidden tests: instructor-only, like ``helpers.instructor.reference``, its import.
+"""The hidden-test kit: instructor-only, like ``helpers.instructor.reference``, its import.
 
-Hidden tests run in the student's kernel, after the student's code. They
-    * draw fresh random cases (``helpers.gradcheck.random_network``, ``random_layer``),
-    * run the student's function with the reference versions of the earlier exercises swapped
-      into the notebook's namespace (``reference_versions``), so that a mistake in an earlier
-      notebook never costs points in a later one,
-    * silence NumPy warnings while the student's code runs (``quiet``): the autograder gives 0
-      to a test cell that writes to stderr, and a correct answer may warn,
-    * check the answer against centred differences too (``helpers.gradcheck.numerical_*``), so
-      that a grade never rests on the reference implementation alone,
-    * refuse to grade when the comparison tools they rely on were replaced (``assert_untampered``).
+Hidden tests run in the student's kernel, after the student's code. Each begins with
+``rng = hidden.start(seed)`` and runs the student's answer through ``hidden.call``, which
+    * silences NumPy warnings while the student's code runs: the autograder gives 0 to a test
+      cell that writes to stderr, and a correct answer may warn,
+    * binds the reference versions of the earlier exercises in the notebook's namespace
+      (``uses``), so that a mistake in an earlier notebook never costs points in a later one,
+    * fails an answer that calls the reference solution of the exercise (or of ``forbid``),
+    * hands the answer copies of the inputs, so that what it changes in place never reaches
+      the test, and with ``unchanged=True`` fails an answer that changes its inputs.
+The tests then compare with the reference and with centred differences
+(``helpers.gradcheck``), so that a grade never rests on the reference implementation alone.
+``start`` refuses to grade when the comparison tools were replaced (``assert_untampered``).
 
 Interface:
+    start(seed) -> numpy Generator
+    call(namespace, name, *args, uses=(), forbid=(), stand_ins=None, unchanged=False, **kwargs)
     graded_answers(names) -> reference functions (entry point backprop.graded_answers)
-    reference_versions(namespace, *names)   context manager
     forbid_reference(*names)                context manager
     quiet()                                 context manager
     assert_untampered()
@@ -23,14 +26,41 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import inspect
 import os
+import sys
 import warnings
 
 import numpy as np
 
 from helpers import checks, gradcheck
 from helpers.instructor import reference
+
+
+def start(seed: int) -> np.random.Generator:
+    """Begin a hidden test: check that nothing it relies on was replaced; its random draws."""
+    assert_untampered()
+    return np.random.default_rng(seed)
+
+
+def call(namespace: dict, name: str, *args, uses=(), forbid=(), stand_ins=None,
+         unchanged: bool = False, **kwargs):
+    """The student's ``name`` (looked up in ``namespace``, the notebook's ``globals()``) called
+    on copies of ``args`` and ``kwargs``, as described in the module's docstring.
+
+    ``stand_ins``: other names bound in ``namespace`` during the call (e.g. a fixed start).
+    """
+    given_args, given_kwargs = copy.deepcopy((args, kwargs))
+    bound = {n: getattr(reference, n) for n in uses} | dict(stand_ins or {})
+    with quiet(), checks.replaced(namespace, **bound), forbid_reference(name, *forbid):
+        result = namespace[name](*given_args, **given_kwargs)
+    if unchanged:
+        pairs = zip((*args, *kwargs.values()), (*given_args, *given_kwargs.values()), strict=True)
+        for before, after in pairs:
+            if isinstance(before, np.ndarray) and not np.array_equal(before, after):
+                raise AssertionError(f"{name} changed its inputs: it must leave them as given")
+    return result
 
 
 def graded_answers(names) -> tuple:
@@ -40,29 +70,33 @@ def graded_answers(names) -> tuple:
 
 
 @contextlib.contextmanager
-def reference_versions(namespace: dict, *names: str):
-    """Bind ``names`` in ``namespace`` (a notebook's ``globals()``) to the reference functions.
-
-    The student's functions look their helpers up in that namespace when they run, so inside
-    the ``with`` block they call the reference versions. The old bindings come back afterwards.
-    """
-    with checks.replaced(namespace, **{name: getattr(reference, name) for name in names}):
-        yield
-
-
-@contextlib.contextmanager
 def forbid_reference(*names: str):
-    """Make the reference functions ``names`` raise while the block runs.
+    """Make a call of the reference functions ``names`` raise while the block runs, unless the
+    reference itself makes it (``layer_backward`` uses ``linear_backward``).
 
     Wrapped around a call of the student's answer, it fails an answer that hands the work to
-    the reference solution, however it got hold of it.
+    the reference solution, however it got hold of it. A profile hook sees every call, so the
+    reference functions stay plain.
     """
-    added = set(names) - reference._forbidden
-    reference._forbidden.update(added)
+    forbidden = {inspect.unwrap(getattr(reference, name)).__code__: name for name in names}
+    own_file = reference.__file__
+
+    previous = sys.getprofile()
+
+    def refuse(frame, event, arg):
+        if previous is not None:  # an enclosing block's names stay forbidden
+            previous(frame, event, arg)
+        if event == "call" and frame.f_code in forbidden:
+            caller = frame.f_back
+            if caller is None or caller.f_code.co_filename != own_file:
+                name = forbidden[frame.f_code]
+                raise AssertionError(f"this answer calls the reference {name}: write it yourself")
+
+    sys.setprofile(refuse)
     try:
         yield
     finally:
-        reference._forbidden.difference_update(added)
+        sys.setprofile(previous)
 
 
 @contextlib.contextmanager

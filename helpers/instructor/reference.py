@@ -1,7 +1,8 @@
 """Reference solutions of every exercise: instructor-only.
 
-Hidden tests compare the students' functions with these. No module that a student notebook
-imports may import this one (a test enforces it), so nothing here reaches students.
+Hidden tests compare the students' functions with these. The student kit does not hold this
+package (a test enforces it), so nothing here reaches students. Plain solutions only: what keeps
+an answer from calling them lives in the hidden-test kit (``helpers.instructor.hidden``).
 
 Conventions are those of ``helpers.forward``: one example per column, ``memory =
 ((H_prev, W, b), Z)``, and the loss is the mean over the ``m`` examples. As in the course text,
@@ -26,8 +27,6 @@ Interface:
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -41,38 +40,12 @@ from helpers.forward import (
 from helpers.labels import accuracy
 from helpers.training import minibatches
 
-# Names of reference functions that must not run: hidden tests fill it while a student's answer
-# runs, so that an answer which merely calls the reference solution fails. Only calls from
-# outside count: a reference function may use another internally (``_depth`` > 0).
-_forbidden: set[str] = set()
-_depth = 0
-
-
-def _exercise(function):
-    """Mark ``function`` as the solution of an exercise (see ``_forbidden``)."""
-
-    @functools.wraps(function)
-    def guarded(*args, **kwargs):
-        global _depth
-        if _depth == 0 and function.__name__ in _forbidden:
-            raise AssertionError(
-                f"this answer calls the reference {function.__name__}: write it yourself"
-            )
-        _depth += 1
-        try:
-            return function(*args, **kwargs)
-        finally:
-            _depth -= 1
-
-    return guarded
-
 
 def _safe_log(P: np.ndarray) -> np.ndarray:
     """``log(P)`` with ``P`` clipped to the smallest positive float: finite where ``P`` is 0."""
     return np.log(np.clip(P, np.finfo(np.float64).tiny, 1.0))
 
 
-@_exercise
 def compute_loss(HL: np.ndarray, Y: np.ndarray) -> float:
     """Cross-entropy averaged over the examples.
 
@@ -94,7 +67,6 @@ def compute_loss(HL: np.ndarray, Y: np.ndarray) -> float:
     return float(-np.sum(log_likelihood) / m)
 
 
-@_exercise
 def sigmoid_backward(dH: np.ndarray, sigmoid_memory: np.ndarray) -> np.ndarray:
     """Backward step of the sigmoid: ``dZ = dH * s * (1 - s)`` with ``s = sigmoid(Z)``.
 
@@ -109,7 +81,6 @@ def sigmoid_backward(dH: np.ndarray, sigmoid_memory: np.ndarray) -> np.ndarray:
     return dH * s * (1 - s)
 
 
-@_exercise
 def relu_backward(dH: np.ndarray, relu_memory: np.ndarray) -> np.ndarray:
     """Backward step of the ReLU: the gradient passes where ``Z > 0`` and is 0 elsewhere.
 
@@ -124,7 +95,6 @@ def relu_backward(dH: np.ndarray, relu_memory: np.ndarray) -> np.ndarray:
     return np.where(relu_memory > 0, dH, 0.0)
 
 
-@_exercise
 def linear_backward(dZ: np.ndarray, linear_memory: tuple):
     """Backward step of ``Z = W H_prev + b``.
 
@@ -149,7 +119,6 @@ def linear_backward(dZ: np.ndarray, linear_memory: tuple):
 _ACTIVATION_BACKWARD = {"relu": relu_backward, "sigmoid": sigmoid_backward}
 
 
-@_exercise
 def layer_backward(dH: np.ndarray, memory: tuple, activation: str = "relu"):
     """Backward step of one layer (activation, then the affine map).
 
@@ -170,7 +139,6 @@ def layer_backward(dH: np.ndarray, memory: tuple, activation: str = "relu"):
     return linear_backward(dZ, linear_memory)
 
 
-@_exercise
 def L_layer_backward(HL: np.ndarray, Y: np.ndarray, memories: list) -> dict:
     """Gradients of the mean cross-entropy for the whole network.
 
@@ -202,7 +170,6 @@ def L_layer_backward(HL: np.ndarray, Y: np.ndarray, memories: list) -> dict:
     return gradients
 
 
-@_exercise
 def update_parameters(parameters: dict, gradients: dict, learning_rate: float) -> dict:
     """One step of gradient descent: ``W{l} - learning_rate * dW{l}`` (and likewise ``b``).
 
@@ -222,7 +189,6 @@ def update_parameters(parameters: dict, gradients: dict, learning_rate: float) -
     return updated
 
 
-@_exercise
 def L_layer_model(
     X: np.ndarray,
     Y: np.ndarray,
@@ -280,7 +246,6 @@ def L_layer_model(
     return (parameters, losses) if return_losses else parameters
 
 
-@_exercise
 def predict(X: np.ndarray, y: np.ndarray, parameters: dict, *, verbose: bool = True):
     """Predicted classes of a trained network, with its accuracy on the true labels.
 

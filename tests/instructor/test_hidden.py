@@ -1,9 +1,10 @@
 """helpers.instructor.hidden: the hidden tests' tools, and the random cases and numerical
 gradients of helpers.gradcheck they use, checked against the reference.
 
-Reference versions swapped into a namespace and restored, reference functions forbidden to
-direct calls only, warnings silenced, random cases away from ReLU's kink, and the refusal to
-grade when a comparison function or a course helper was replaced.
+The student's answer called with reference versions of earlier steps and on copies of its
+inputs, reference functions forbidden to answers but not to each other, warnings silenced,
+random cases away from ReLU's kink, and the refusal to grade when a comparison function or a
+course helper was replaced.
 """
 
 from __future__ import annotations
@@ -26,73 +27,74 @@ from helpers.gradcheck import (
     random_layer,
     random_network,
 )
-from helpers.instructor import reference
-from helpers.instructor.hidden import (
-    assert_untampered,
-    forbid_reference,
-    quiet,
-    reference_versions,
-)
+from helpers.instructor import hidden, reference
+from helpers.instructor.hidden import assert_untampered, forbid_reference, quiet
 
 REFERENCE = reference.__name__
 
-# ---------------------------------------------------------------- reference_versions
+# ---------------------------------------------------------------- call
 
 
-def test_reference_versions_swaps_and_restores_names():
-    def student_loss(HL, Y):
-        return 0.0
-
-    namespace = {"compute_loss": student_loss, "other": 1}
-    with reference_versions(namespace, "compute_loss", "relu_backward"):
-        assert namespace["compute_loss"] is reference.compute_loss
-        assert namespace["relu_backward"] is reference.relu_backward
-        assert namespace["other"] == 1
-    assert namespace == {"compute_loss": student_loss, "other": 1}
+def student_namespace(code: str) -> dict:
+    namespace = {"np": np}
+    exec(code, namespace)
+    return namespace
 
 
-def test_reference_versions_are_what_the_student_code_calls():
-    namespace: dict = {}
-    exec("def caller(Z):\n    return relu_backward(np.ones_like(Z), Z)\n", namespace)
-    namespace["np"] = np
-    with reference_versions(namespace, "relu_backward"):
-        np.testing.assert_array_equal(namespace["caller"](np.array([-1.0, 2.0])), [0.0, 1.0])
-    with pytest.raises(NameError):
-        namespace["caller"](np.array([1.0]))
+def test_call_runs_the_student_function_with_reference_versions_and_stand_ins():
+    namespace = student_namespace(
+        "def layer_backward(dH, Z):\n    return relu_backward(dH, Z) * scale()\n"
+    )
+    Z, dH = np.array([[-1.0, 2.0]]), np.array([[3.0, 4.0]])
+    got = hidden.call(
+        namespace, "layer_backward", dH, Z, uses=("relu_backward",), stand_ins={"scale": lambda: 2}
+    )
+    np.testing.assert_array_equal(got, [[0.0, 8.0]])
+    assert set(namespace) == {"np", "layer_backward", "__builtins__"}  # bindings restored
 
 
-def test_reference_versions_restores_on_exception():
-    def mine():
-        return "mine"
-
-    namespace = {"layer_backward": mine}
-    with pytest.raises(RuntimeError, match="boom"):
-        with reference_versions(namespace, "layer_backward", "linear_backward"):
-            assert namespace["layer_backward"] is reference.layer_backward
-            raise RuntimeError("boom")
-    assert namespace == {"layer_backward": mine}
+def test_call_hands_copies_so_changes_in_place_never_reach_the_test():
+    namespace = student_namespace("def update_parameters(p):\n    p['W1'] -= 1\n    return p\n")
+    parameters = {"W1": np.ones((2, 2))}
+    got = hidden.call(namespace, "update_parameters", parameters)
+    np.testing.assert_array_equal(parameters["W1"], np.ones((2, 2)))
+    np.testing.assert_array_equal(got["W1"], np.zeros((2, 2)))
 
 
-def test_reference_versions_rejects_unknown_names_and_leaves_the_namespace_alone():
-    namespace = {"x": 1}
-    with pytest.raises(AttributeError):
-        with reference_versions(namespace, "compute_loss", "no_such_function"):
-            pass
-    assert namespace == {"x": 1}
+def test_call_with_unchanged_fails_an_answer_that_changes_its_inputs():
+    namespace = student_namespace("def relu_backward(dH, Z):\n    dH[Z <= 0] = 0\n    return dH\n")
+    Z, dH = np.array([-1.0, 1.0]), np.array([5.0, 6.0])
+    assert hidden.call(namespace, "relu_backward", dH, Z).tolist() == [0.0, 6.0]
+    with pytest.raises(AssertionError, match="relu_backward changed its inputs"):
+        hidden.call(namespace, "relu_backward", dH, Z, unchanged=True)
+
+
+def test_call_fails_an_answer_that_hands_the_work_to_the_reference():
+    namespace = student_namespace(
+        "from helpers.instructor import reference as r\n"
+        "def compute_loss(HL, Y):\n    return r.compute_loss(HL, Y)\n"
+    )
+    with pytest.raises(AssertionError, match="calls the reference compute_loss"):
+        hidden.call(namespace, "compute_loss", np.full((2, 2), 0.5), np.eye(2))
+
+
+def test_start_checks_the_tools_and_gives_a_seeded_generator(monkeypatch):
+    assert hidden.start(7).integers(0, 1000) == np.random.default_rng(7).integers(0, 1000)
+    monkeypatch.setattr(np, "allclose", lambda *args, **kwargs: True)
+    with pytest.raises(AssertionError, match="numpy.allclose has been replaced"):
+        hidden.start(7)
 
 
 # ---------------------------------------------------------------- forbid_reference
 
 
-def test_forbid_reference_fails_a_direct_call_and_is_restored(rng):
+def test_forbid_reference_fails_a_direct_call_and_is_lifted_afterwards():
     HL = np.full((3, 2), 1 / 3)
     Y = np.eye(3)[:, :2]
-    before = set(reference._forbidden)
     with forbid_reference("compute_loss"):
         with pytest.raises(AssertionError, match="compute_loss"):
             reference.compute_loss(HL, Y)
         reference.relu_backward(np.ones((2, 2)), np.ones((2, 2)))  # not forbidden
-    assert reference._forbidden == before
     assert reference.compute_loss(HL, Y) == pytest.approx(np.log(3))
 
 
@@ -103,33 +105,27 @@ def test_forbid_reference_allows_internal_calls_of_other_reference_functions(rng
         with pytest.raises(AssertionError, match="linear_backward"):
             reference.linear_backward(dH, memory[0])
     assert dH_prev.shape == (3, 5) and dW.shape == (4, 3) and db.shape == (4, 1)
-    assert reference._depth == 0
     reference.linear_backward(dH, memory[0])  # allowed again
 
 
-def test_forbid_reference_restores_the_set_on_exception():
-    before = set(reference._forbidden)
+def test_forbid_reference_is_lifted_after_an_exception():
     with pytest.raises(ValueError, match="inside"):
         with forbid_reference("compute_loss", "predict"):
-            assert {"compute_loss", "predict"} <= reference._forbidden
             raise ValueError("inside")
-    assert reference._forbidden == before
+    HL, Y = np.full((2, 1), 0.5), np.eye(2)[:, :1]
+    assert reference.compute_loss(HL, Y) == pytest.approx(np.log(2))
 
 
 def test_nested_forbid_reference_keeps_the_outer_names():
+    HL, Y = np.full((2, 1), 0.5), np.eye(2)[:, :1]
     with forbid_reference("compute_loss"):
-        with forbid_reference("compute_loss", "predict"):
-            assert {"compute_loss", "predict"} <= reference._forbidden
-        assert "compute_loss" in reference._forbidden
-        assert "predict" not in reference._forbidden
-    assert "compute_loss" not in reference._forbidden
-
-
-def test_an_error_inside_a_reference_function_leaves_the_depth_at_zero():
-    with forbid_reference("linear_backward"):
-        with pytest.raises(ValueError):
-            reference.layer_backward(np.ones((2, 2)), ((None, None, None), np.ones((2, 2))), "tanh")
-    assert reference._depth == 0
+        with forbid_reference("relu_backward"):
+            with pytest.raises(AssertionError, match="compute_loss"):
+                reference.compute_loss(HL, Y)
+        with pytest.raises(AssertionError, match="compute_loss"):
+            reference.compute_loss(HL, Y)
+        reference.relu_backward(np.ones(1), np.ones(1))
+    assert reference.compute_loss(HL, Y) == pytest.approx(np.log(2))
 
 
 # ---------------------------------------------------------------- quiet

@@ -8,6 +8,7 @@ Makefile and README must be there.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -17,12 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 import tomllib
-from test_notebooks import code_lines_of, line_pairs, secret_snippets
 
 from helpers.instructor.kit import build_kit
 from helpers.instructor.samples import solution_code
 
-from project import PROJECT, RELEASE
+from project import NOTEBOOKS, PROJECT, RELEASE, code_lines_of, line_pairs, secret_snippets
 
 STUDENT_MODULES = [
     "__init__", "answer_rules", "answers", "checks", "data", "forward", "gradcheck", "labels",
@@ -60,6 +60,7 @@ def test_the_kit_has_what_a_student_needs(kit):
 
 def test_no_file_of_the_kit_holds_an_answer_or_names_the_instructors_code(kit):
     secrets = secret_snippets()
+    assert len(secrets) > 50
     files = [p for p in kit.rglob("*") if p.is_file()]
     assert len(files) > 20
     for path in files:
@@ -68,6 +69,17 @@ def test_no_file_of_the_kit_holds_an_answer_or_names_the_instructors_code(kit):
         leaked = secrets & line_pairs(code_lines_of(text))
         assert not leaked, f"{path}: {sorted(leaked)[:2]}"
     assert not (kit / "helpers" / "instructor").exists()
+
+
+def test_no_module_of_the_kit_defines_an_exercise(kit):
+    exercises = {name for notebook in NOTEBOOKS for name in solution_code(notebook, PROJECT)}
+    assert len(exercises) == 8
+    modules = list(kit.rglob("*.py"))
+    assert len(modules) > 15
+    for path in modules:
+        tree = ast.parse(path.read_text())
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        assert not defined & exercises, f"{path} defines {defined & exercises}"
 
 
 def test_the_check_finds_a_planted_answer(tmp_path):
