@@ -20,6 +20,7 @@ Interface:
     stage_students(course, samples_by_student, folder, root)  build each sample once, stage it
     notebook_names(root) -> ("01_loss", ...)
     solution_code(notebook, root) -> {grade_id: code}
+    solved_notebook(notebook, root) -> the release notebook with the solutions filled in
     expected_scores(sample, root) -> {notebook: points}
     points_per_test(root) -> {"notebook:grade_id": points}
     markdown_table(samples, root) -> str
@@ -120,16 +121,24 @@ def _solution_code(notebook: str, root: Path) -> tuple[tuple[str, str], ...]:
     )
 
 
+def solved_notebook(notebook: str, root: Path) -> nbformat.NotebookNode:
+    """The release notebook ``notebook`` with every answer cell holding the solution."""
+    nb = nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
+    answers = solution_code(notebook, root)
+    for cell in filter(is_solution, nb.cells):
+        cell.source = answers[cell.metadata.nbgrader["grade_id"]]
+    return nb
+
+
 def build(sample: Sample, folder: Path, root: Path) -> Path:
     """Write the submission ``sample`` into ``folder`` (created) and return it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for notebook in notebook_names(root):
-        nb = nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
         if sample.base == "solved":
-            answers = solution_code(notebook, root)
-            for cell in filter(is_solution, nb.cells):
-                cell.source = answers[cell.metadata.nbgrader["grade_id"]]
+            nb = solved_notebook(notebook, root)
+        else:
+            nb = nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
         for edit in sample.edits:
             if edit.notebook == notebook:
                 _apply(edit, nb)

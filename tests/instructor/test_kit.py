@@ -20,7 +20,7 @@ import pytest
 import tomllib
 
 from helpers.instructor.kit import build_kit
-from helpers.instructor.samples import solution_code
+from helpers.instructor.samples import solution_code, solved_notebook
 
 from project import NOTEBOOKS, PROJECT, RELEASE, code_lines_of, line_pairs, secret_snippets
 
@@ -115,11 +115,7 @@ def test_the_students_commands_run_from_the_kit(tmp_path):
     fill = student_command(kit, "fill")
     assert fill.returncode == 0 and "copied to notebooks" in fill.stdout, fill.stderr
     # a student's answer to notebook 1, checked from the kit as the grader would judge it
-    answered = nbformat.read(kit / "notebooks" / "01_loss.ipynb", as_version=4)
-    for cell in answered.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = solution_code("01_loss", PROJECT)[cell.metadata.nbgrader.grade_id]
-    nbformat.write(answered, kit / "notebooks" / "01_loss.ipynb")
+    nbformat.write(solved_notebook("01_loss", PROJECT), kit / "notebooks" / "01_loss.ipynb")
     check = student_command(kit, "check", "01_loss")
     assert check.returncode == 0, check.stdout + check.stderr
     assert "2 of 2 tests passed (4 of 4 points)" in check.stdout

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.instructor.samples import solution_code
+from helpers.instructor.samples import solved_notebook
 from helpers.student.__main__ import main
 
 from project import PROJECT, RELEASE
@@ -40,12 +40,7 @@ def edit_cell(path: Path, grade_id: str, source: str) -> None:
 
 def answered(folder: Path, name: str) -> Path:
     """The release notebook ``name`` in ``folder`` with every stub replaced by its solution."""
-    notebook = nbformat.read(RELEASE / name, as_version=4)
-    solutions = solution_code(Path(name).stem, PROJECT)
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell.source = solutions[meta["grade_id"]]
+    notebook = solved_notebook(Path(name).stem, PROJECT)
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, folder / name)
     return folder / name
