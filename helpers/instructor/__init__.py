@@ -10,6 +10,8 @@ preprocessors   nbgrader's process            GuardAnswerCells, RestoreDeletedTe
                                               StripTestTracebacks (named in settings)
 course          instructor's shell, workers   a course folder graded through nbgrader's API
 grade_class     instructor's shell            autograde a whole class on every core
+supervise       instructor's shell            worker processes with a time limit per task that
+                                              kill all a task started, kernels included
 samples         instructor's shell, tests     sample submissions and their expected scores
                                               (samples.toml)
 demo            instructor's shell            ``make demo``: the grading pipeline end to end

@@ -3,9 +3,11 @@
 nbgrader grades one student after another in one process. Here each worker process builds its
 own ``Course`` (nbgrader's API with the course's settings) and grades the students it is handed,
 one at a time, so results are those of nbgrader's own autograde. The parent process hands out
-students, shows one progress bar for the class, and enforces a time limit per student: a worker
-that goes over it, or dies, is killed with its kernels and replaced, and the student is reported
-as failed, with the reason. Running again grades what is missing (``resume=True``) or everything.
+students through ``supervise.run`` and shows one progress bar for the class. A student's worker
+that goes over the time limit, or dies, is killed with everything it started (kernels included)
+and replaced, and the student is reported as failed, with the reason. Output of nbgrader and of
+the kernels goes to ``<root>/grading.log``. Running again grades what is missing
+(``resume=True``) or everything.
 
 The gradebook is shared: the default SQLite file copes with two or three workers (each write
 is short, and SQLite waits for the lock); for more, or for several machines, use PostgreSQL
@@ -20,17 +22,16 @@ Interface:
 from __future__ import annotations
 
 import argparse
-import multiprocessing
+import functools
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from helpers.instructor import supervise
 from helpers.instructor.course import ASSIGNMENT, Course
 
 # The maths libraries' thread settings; grading kernels get one thread each.
@@ -40,7 +41,7 @@ BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THR
 @dataclass
 class ClassReport:
     graded: list[str] = field(default_factory=list)
-    # student -> why grading failed (a time limit, a dead worker, a notebook that scored 0)
+    # student -> why grading failed (time limit, dead worker, error, a notebook that scored 0)
     problems: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -73,128 +74,40 @@ def grade_class(
     if not students:  # nothing to grade: no worker to start
         return ClassReport(seconds=time.perf_counter() - start)
     workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
+    course_args = (root, db_url, timeout)
+    outcomes = supervise.run(
+        functools.partial(_grade, *course_args),
+        students,
+        workers=workers,
+        time_limit=time_limit,
+        setup=functools.partial(_course, *course_args),
+        log=root / "grading.log",
+        # One BLAS thread per kernel: the workers already fill the cores, and threads fighting
+        # over them slow the training cells tenfold. Kernels inherit the workers' environment.
+        env=dict.fromkeys(BLAS_THREAD_VARIABLES, "1"),
+    )
     report = ClassReport()
-    pending = list(reversed(students))
-    pool = _Pool(root, db_url, timeout, workers)
-    bar = tqdm(total=len(students), desc="autograde", unit="student", disable=not progress)
-    try:
-        while pending or pool.busy():
-            for worker in pool.idle():
-                if pending:
-                    worker.assign(pending.pop())
-            for worker, message in pool.messages(poll=1.0):
-                student, failed = message
-                worker.current = None
-                if failed:
-                    report.problems[student] = "; ".join(f"{n}: {w}" for n, w in failed.items())
-                report.graded.append(student)
-                bar.update()
-            for worker, reason in pool.stuck_or_dead(time_limit):
-                report.problems[worker.current] = reason
-                worker.current = None
-                pool.replace(worker)
-                bar.update()
-    finally:
-        pool.close()
-        bar.close()
+    with tqdm(total=len(students), desc="autograde", unit="student", disable=not progress) as bar:
+        for outcome in outcomes:
+            if outcome.problem is None:  # graded, even if some notebooks could not be
+                report.graded.append(outcome.item)
+            failed = outcome.problem or "; ".join(f"{n}: {w}" for n, w in outcome.value.items())
+            if failed:
+                report.problems[outcome.item] = failed
+            bar.update()
     report.seconds = time.perf_counter() - start
     return report
 
 
-class _Worker:
-    def __init__(self, context, root, db_url, timeout):
-        self.connection, child = context.Pipe()
-        self.process = context.Process(
-            target=_work, args=(child, str(root), db_url, timeout), daemon=True
-        )
-        self.process.start()
-        self.current: str | None = None
-        self.since = 0.0
-
-    def assign(self, student: str) -> None:
-        self.current, self.since = student, time.monotonic()
-        self.connection.send(student)
-
-    def kill(self) -> None:
-        """Kill the worker and everything it started (its kernels share its process group)."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            self.process.kill()  # not yet the leader of its own group
-        self.process.join(5)
+@functools.cache
+def _course(root: Path, db_url: str | None, timeout: int | None) -> Course:
+    """The worker's ``Course``: built once, by the pool's setup, and used for every student."""
+    return Course(root, db_url, timeout)
 
 
-class _Pool:
-    def __init__(self, root, db_url, timeout, size):
-        self._args = (multiprocessing.get_context("spawn"), root, db_url, timeout)
-        self.workers = [_Worker(*self._args) for _ in range(size)]
-
-    def busy(self) -> bool:
-        return any(w.current is not None for w in self.workers)
-
-    def idle(self) -> list[_Worker]:
-        return [w for w in self.workers if w.current is None]
-
-    def messages(self, poll: float):
-        ready = wait([w.connection for w in self.workers if w.current], timeout=poll)
-        for worker in self.workers:
-            if worker.connection in ready:
-                try:
-                    yield worker, worker.connection.recv()
-                except (EOFError, OSError):
-                    pass  # the worker died; stuck_or_dead reports it
-
-    def stuck_or_dead(self, time_limit: float):
-        for worker in list(self.workers):
-            if worker.current is None:
-                continue
-            if not worker.process.is_alive():
-                code = worker.process.exitcode
-                yield worker, f"the grading process died (exit code {code})"
-            elif time.monotonic() - worker.since > time_limit:
-                worker.kill()
-                yield worker, f"took longer than the time limit of {time_limit:g} s"
-
-    def replace(self, worker: _Worker) -> None:
-        worker.kill()
-        self.workers[self.workers.index(worker)] = _Worker(*self._args)
-
-    def close(self) -> None:
-        for worker in self.workers:
-            try:
-                worker.connection.send(None)
-            except (BrokenPipeError, OSError):
-                pass
-        for worker in self.workers:
-            worker.process.join(10)
-            if worker.process.is_alive():
-                worker.kill()
-
-
-def _work(connection, root: str, db_url: str | None, timeout: int | None) -> None:
-    """Worker process: grade each student received, answer ``(student, failed notebooks)``."""
-    os.setsid()  # a process group of its own, so that kill() also reaches its kernels
-    _log_to(Path(root) / "grading.log")
-    # One BLAS thread per kernel: the workers already fill the cores, and threads fighting
-    # over them slow the training cells tenfold. Kernels inherit this environment.
-    for variable in BLAS_THREAD_VARIABLES:
-        os.environ[variable] = "1"
-    course = Course(root, db_url, timeout)
-    while (student := connection.recv()) is not None:
-        try:
-            outcome = course.autograde(student)
-            failed = outcome.failed_notebooks
-        except Exception as error:  # reported to the parent, which carries on
-            failed = {"*": f"{type(error).__name__}: {error}"}
-        connection.send((student, failed))
-
-
-def _log_to(path: Path) -> None:
-    """Send this process's output (nbgrader's log, the kernels' chatter) to a log file."""
-    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
+def _grade(root: Path, db_url: str | None, timeout: int | None, student: str) -> dict[str, str]:
+    """Autograde one student in a worker: the notebooks nbgrader could not grade, and why."""
+    return _course(root, db_url, timeout).autograde(student).failed_notebooks
 
 
 def main(argv: list[str] | None = None) -> int:
