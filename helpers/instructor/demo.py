@@ -6,7 +6,8 @@ the sample students, stages their submissions (the solutions, the untouched rele
 mistakes, a correct answer written differently, a tampering attempt, a missing notebook),
 autogrades them on every core, writes feedback and nbgrader's grades CSV, and prints the
 scores by student and notebook and the pass rate of every test, read from the gradebook. One
-figure shows both. Running it again regrades everything and gives the same result.
+figure shows both. Running it again starts the demo's course folder afresh (from the current
+release and samples) and gives the same result.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from helpers.instructor.grade_class import grade_class
 from helpers.instructor.samples import load_catalogue, points_per_test, stage_students
 from helpers.plots import save_figure
 
+DEMO_MARK = ".made-by-make-demo"
 DEMO_STUDENTS = (
     "solved",
     "untouched",
@@ -43,7 +45,7 @@ def run(out: Path, project: Path, db_url: str | None = None, workers: int | None
     """Run the whole pipeline in ``out`` on the instructor's notebooks of the course folder
     ``project``; return ``{student: {notebook: score}}``."""
     out = Path(out).resolve()
-    root = out / "course"
+    root = fresh_course_folder(out / "course")
     samples = {s.name: s for s in load_catalogue() if s.name in DEMO_STUDENTS}
     course = Course(root, db_url)
 
@@ -72,6 +74,20 @@ def run(out: Path, project: Path, db_url: str | None = None, workers: int | None
     return scores
 
 
+def fresh_course_folder(root: Path) -> Path:
+    """``root`` emptied and made again, when the demo made it: its submissions are built from the
+    current release and samples, which may have changed since. A folder the demo did not make
+    is never touched."""
+    if root.exists():
+        students = {p.name for p in (root / "submitted").glob("*")}
+        if not (root / DEMO_MARK).exists() and not students <= set(DEMO_STUDENTS):
+            raise SystemExit(f"{root} was not made by the demo; left alone: pass another --out")
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / DEMO_MARK).write_text("made by make demo; emptied by the next run\n")
+    return root
+
+
 def _step(number: int, text: str) -> None:
     print(f"[{number}/4] {text}", flush=True)
 
@@ -84,7 +100,7 @@ def notebooks_of(points: dict[str, float]) -> list[str]:
 def score_table(scores: dict[str, dict[str, float]], points: dict[str, float]) -> str:
     notebooks = notebooks_of(points)
     short = [notebook[:2] for notebook in notebooks]
-    width = max(len(student) for student in scores)
+    width = max(len("student"), *(len(student) for student in scores))
     lines = [f"{'student':<{width}}  " + " ".join(f"{s:>4}" for s in short) + "  total"]
     for student, by_notebook in sorted(scores.items()):
         row = " ".join(f"{by_notebook.get(nb, 0):>4g}" for nb in notebooks)
