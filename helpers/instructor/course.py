@@ -90,9 +90,7 @@ class Course:
         target = self.root / "source" / ASSIGNMENT
         if target.resolve() != (source / ASSIGNMENT).resolve():
             shutil.copytree(source / ASSIGNMENT, target, dirs_exist_ok=True)
-        result = self.api.generate_assignment(ASSIGNMENT, force=True)
-        if not result["success"]:
-            raise RuntimeError(f"generate_assignment failed:\n{result.get('error')}")
+        self._generate_assignment()
         with self.gradebook() as gradebook:
             for student in students:
                 gradebook.update_or_create_student(student)
@@ -106,10 +104,14 @@ class Course:
                 return False
             except MissingEntry:
                 pass
+        self._generate_assignment()
+        return True
+
+    def _generate_assignment(self) -> None:
+        """``nbgrader generate_assignment --force``: the release, and the gradebook's entry."""
         result = self.api.generate_assignment(ASSIGNMENT, force=True)
         if not result["success"]:
             raise RuntimeError(f"generate_assignment failed:\n{result.get('error')}")
-        return True
 
     def stage(self, student: str, folder: Path) -> Path:
         """Copy a submission folder to ``submitted/<student>/backprop``.

@@ -106,6 +106,10 @@ def _release(root: Path) -> Path:
     return Path(root) / "release" / ASSIGNMENT
 
 
+def _release_notebook(notebook: str, root: Path) -> nbformat.NotebookNode:
+    return nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
+
+
 def solution_code(notebook: str, root: Path) -> dict[str, str]:
     """The instructor's answer cells of ``notebook``, solution markers removed."""
     return dict(_solution_code(notebook, Path(root).resolve()))
@@ -123,7 +127,7 @@ def _solution_code(notebook: str, root: Path) -> tuple[tuple[str, str], ...]:
 
 def solved_notebook(notebook: str, root: Path) -> nbformat.NotebookNode:
     """The release notebook ``notebook`` with every answer cell holding the solution."""
-    nb = nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
+    nb = _release_notebook(notebook, root)
     answers = solution_code(notebook, root)
     for cell in filter(is_solution, nb.cells):
         cell.source = answers[cell.metadata.nbgrader["grade_id"]]
@@ -138,7 +142,7 @@ def build(sample: Sample, folder: Path, root: Path) -> Path:
         if sample.base == "solved":
             nb = solved_notebook(notebook, root)
         else:
-            nb = nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
+            nb = _release_notebook(notebook, root)
         for edit in sample.edits:
             if edit.notebook == notebook:
                 _apply(edit, nb)
@@ -187,7 +191,7 @@ def points_per_test(root: Path) -> dict[str, float]:
 def _points_per_test(root: Path) -> tuple[tuple[str, float], ...]:
     points = []
     for notebook in notebook_names(root):
-        nb = nbformat.read(_release(root) / f"{notebook}.ipynb", as_version=4)
+        nb = _release_notebook(notebook, root)
         for cell in filter(is_grade, nb.cells):
             meta = cell.metadata.nbgrader
             points.append((f"{notebook}:{meta['grade_id']}", float(meta["points"])))
