@@ -12,7 +12,7 @@ course root it is given. This module adds what grading real submissions needs on
       in it unless a ``db_url`` (e.g. PostgreSQL) is given.
 
 Interface:
-    Course(root, db_url=None, timeout=None)
+    Course(root, db_url=None, timeout=None, sandbox=True)
         .prepare(students, source)         copy source/, generate release/, register students
         .ensure_assignment()               generate the release if the gradebook lacks it
         .stage(student, folder)            copy a submission into submitted/ (never replacing one)
@@ -23,7 +23,7 @@ Interface:
         .scores()                          -> {student: {notebook: score}}
         .test_results()                    -> {student: {(notebook, grade_id): (score, max)}}
         .notebooks()                       -> the assignment's notebooks, as the gradebook has them
-    course_config(root, db_url=None, timeout=None) -> traitlets Config
+    course_config(root, db_url=None, timeout=None, sandbox=True) -> traitlets Config
     folder_contents(folder)                -> {relative path: bytes} of every file below it
     ASSIGNMENT
 """
@@ -31,6 +31,7 @@ Interface:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -45,6 +46,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, temp_attrs
 from traitlets.config import Config
 
+from helpers.instructor import sandbox
 from helpers.instructor.settings import configure
 
 ASSIGNMENT = "backprop"
@@ -59,10 +61,12 @@ class GradingOutcome:
     failed_notebooks: dict[str, str] = field(default_factory=dict)
 
 
-def course_config(root: Path, db_url: str | None = None, timeout: int | None = None) -> Config:
-    """The course's settings for the course rooted at ``root``; ``timeout``: seconds per cell."""
+def course_config(root: Path, db_url: str | None = None, timeout: int | None = None,
+                  sandbox: bool = True) -> Config:
+    """The course's settings for the course rooted at ``root``; ``timeout``: seconds per cell;
+    ``sandbox=False``: grading kernels with the grader's own rights."""
     config = Config()
-    configure(config, root, db_url)
+    configure(config, root, db_url, sandbox)
     if timeout is not None:
         config.Execute.timeout = timeout
     return config
@@ -71,10 +75,12 @@ def course_config(root: Path, db_url: str | None = None, timeout: int | None = N
 class Course:
     """A course directory (``source/``, ``release/``, ``submitted/``, ...) and its gradebook."""
 
-    def __init__(self, root: str | Path, db_url: str | None = None, timeout: int | None = None):
+    def __init__(self, root: str | Path, db_url: str | None = None, timeout: int | None = None,
+                 sandbox: bool = True):
         _find_nbgraders_tools()
         self.root = Path(root).resolve()
-        self.config = course_config(self.root, db_url, timeout)
+        self.sandbox = sandbox
+        self.config = course_config(self.root, db_url, timeout, sandbox)
         self.db_url = self.config.CourseDirectory.db_url
         self.api = NbGraderAPI(CourseDirectory(config=self.config), config=self.config)
         self.api.log.setLevel("ERROR")
@@ -135,7 +141,11 @@ class Course:
     # ------------------------------------------------------------------ grading
 
     def autograde(self, student: str) -> GradingOutcome:
-        """Autograde one student, isolating notebooks that nbgrader cannot grade."""
+        """Autograde one student, isolating notebooks that nbgrader cannot grade.
+
+        Without a sandbox where one is asked for, nothing is graded: ``SandboxMissing``."""
+        if self.sandbox:
+            _require_sandbox()
         result = self.api.autograde(ASSIGNMENT, student, force=True, create=True)
         outcome = GradingOutcome(student)
         if result["success"]:
@@ -236,6 +246,11 @@ class Course:
                     for grade in notebook.grades
                 }
         return results
+
+
+@functools.cache
+def _require_sandbox() -> None:
+    sandbox.require()
 
 
 def _find_nbgraders_tools() -> None:

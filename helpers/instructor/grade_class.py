@@ -15,7 +15,7 @@ through ``db_url``.
 
 Interface:
     grade_class(root, students=None, *, db_url=None, workers=None, time_limit=900,
-                timeout=None, resume=False, progress=True) -> ClassReport
+                timeout=None, resume=False, progress=True, sandbox=True) -> ClassReport
     main(argv=None): ``python -m helpers.instructor.grade_class --help``
 """
 
@@ -33,6 +33,9 @@ from tqdm.auto import tqdm
 
 from helpers.instructor import supervise
 from helpers.instructor.course import ASSIGNMENT, Course
+from helpers.instructor.preprocessors import UNSANDBOXED
+from helpers.instructor.sandbox import SandboxMissing
+from helpers.instructor.sandbox import require as require_sandbox
 
 # The maths libraries' thread settings; grading kernels get one thread each.
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -61,12 +64,20 @@ def grade_class(
     timeout: int | None = None,
     resume: bool = False,
     progress: bool = True,
+    sandbox: bool = True,
 ) -> ClassReport:
-    """Autograde ``students`` (default: everyone who submitted) across ``workers`` processes."""
+    """Autograde ``students`` (default: everyone who submitted) across ``workers`` processes.
+
+    ``sandbox=False`` runs the students' code with this process's rights (a warning says so).
+    Raises ``SandboxMissing`` before grading anyone when a sandbox cannot be made."""
     start = time.perf_counter()
     root = Path(root).resolve()
     students = list(students) if students is not None else submitted_students(root)
-    course = Course(root, db_url)
+    if sandbox:
+        require_sandbox()
+    else:
+        print(f"warning: {UNSANDBOXED}", file=sys.stderr)
+    course = Course(root, db_url, sandbox=sandbox)
     if course.ensure_assignment() and progress:
         print(f"The gradebook did not know {ASSIGNMENT!r}: generated it from source/ first.")
     if resume:
@@ -74,7 +85,7 @@ def grade_class(
     if not students:  # nothing to grade: no worker to start
         return ClassReport(seconds=time.perf_counter() - start)
     workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
-    course_args = (root, db_url, timeout)
+    course_args = (root, db_url, timeout, sandbox)
     outcomes = supervise.run(
         functools.partial(_grade, *course_args),
         students,
@@ -100,14 +111,15 @@ def grade_class(
 
 
 @functools.cache
-def _course(root: Path, db_url: str | None, timeout: int | None) -> Course:
+def _course(root: Path, db_url: str | None, timeout: int | None, sandbox: bool) -> Course:
     """The worker's ``Course``: built once, by the pool's setup, and used for every student."""
-    return Course(root, db_url, timeout)
+    return Course(root, db_url, timeout, sandbox)
 
 
-def _grade(root: Path, db_url: str | None, timeout: int | None, student: str) -> dict[str, str]:
+def _grade(root: Path, db_url: str | None, timeout: int | None, sandbox: bool,
+           student: str) -> dict[str, str]:
     """Autograde one student in a worker: the notebooks nbgrader could not grade, and why."""
-    return _course(root, db_url, timeout).autograde(student).failed_notebooks
+    return _course(root, db_url, timeout, sandbox).autograde(student).failed_notebooks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,11 +132,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=900, help="seconds per student")
     parser.add_argument("--timeout", type=int, help="seconds per cell (default: the config's)")
     parser.add_argument("--resume", action="store_true", help="skip students already graded")
+    parser.add_argument("--unsandboxed", action="store_true",
+                        help="run the students' code without the bubblewrap sandbox, with this "
+                             "process's rights (only for code you trust)")
     parser.add_argument("students", nargs="*", help="default: everyone in submitted/")
     args = parser.parse_args(argv)
     if not (args.root / "submitted").is_dir():
         parser.error(f"{args.root / 'submitted'} does not exist: is --root the course root?")
-    report = grade_class(
+    try:
+        report = _grade_from_command_line(args)
+    except SandboxMissing as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"graded {len(report.graded)} students in {report.seconds:.1f} s")
+    for student, reason in sorted(report.problems.items()):
+        print(f"  {student}: {reason}", file=sys.stderr)
+    return 1 if report.problems else 0
+
+
+def _grade_from_command_line(args) -> ClassReport:
+    return grade_class(
         args.root,
         args.students or None,
         db_url=args.db_url,
@@ -132,11 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         time_limit=args.time_limit,
         timeout=args.timeout,
         resume=args.resume,
+        sandbox=not args.unsandboxed,
     )
-    print(f"graded {len(report.graded)} students in {report.seconds:.1f} s")
-    for student, reason in sorted(report.problems.items()):
-        print(f"  {student}: {reason}", file=sys.stderr)
-    return 1 if report.problems else 0
 
 
 if __name__ == "__main__":

@@ -1,33 +1,102 @@
 """The course's nbgrader preprocessors: they run in nbgrader's process, never in a kernel.
 
+    GradingExecute         (Autograde.autograde_preprocessors, in place of nbgrader's Execute)
+                           runs the student's cells in a sandboxed kernel
+                           (``helpers.instructor.sandbox``) and the test cells in this process
+                           (``helpers.instructor.judge``), where the kernel cannot reach them
     GuardAnswerCells       (Autograde.sanitize_preprocessors) refuses answer cells that break
                            ``helpers.answer_rules``, before the kernel starts: a refused cell is
                            replaced by one that raises with the reason and keeps the student's
                            code as a comment, so exactly the tests that need its functions fail
     RestoreDeletedTests    (Autograde.sanitize_preprocessors) nbgrader's OverwriteCells, without
                            its KeyError on a test cell deleted after a read-only cell
+    ClearHiddenTestCode    (GenerateFeedback.preprocessors) nbgrader's ClearHiddenTests for the
+                           test cells only: a student's cell that merely contains nbgrader's
+                           markers would make it fail, and with it the student's feedback
     StripTestTracebacks    (GenerateFeedback.preprocessors) feedback keeps only the last line of
                            an error in a test cell (``CheckFailed: dW: expected shape (3, 4), got
                            (4, 3)``), which the tests write to be read, not the hidden code that
                            a traceback would print
 
-Tests run in the student's kernel, after the student's code, so an answer cell could replace
-``np.allclose`` or rebind a checking function before any test runs. The hidden tests defend
-themselves inside the kernel (``helpers.instructor.hidden.assert_untampered``), but code in the
-kernel can always undo code in the kernel; the guard reads the cells where the student's code
-cannot reach.
+The guard is a friendly first check, with the same rules as the student's own check: nothing
+about the grade's safety rests on it. What keeps grades honest is that no test runs in the
+student's kernel, and the kernel runs in a sandbox.
 
 Interface:
     refused_cell_source(source, problems) -> str
-    GuardAnswerCells, RestoreDeletedTests, StripTestTracebacks
+    GradingExecute, GuardAnswerCells, RestoreDeletedTests, ClearHiddenTestCode,
+    StripTestTracebacks
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_core.utils import run_sync
 from nbgrader import utils
-from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
+from traitlets import Bool
 
 from helpers.answer_rules import answer_cell_problems, protected_names
+from helpers.instructor import sandbox
+from helpers.instructor.judge import Judge, NotebookTests
+
+UNSANDBOXED = ("grading WITHOUT a sandbox (--unsandboxed): the students' code runs with this "
+               "process's rights and can read and change the course folder")
+
+
+class GradingExecute(Execute):
+    """nbgrader's ``Execute``, with the student's cells in a sandboxed kernel and the test
+    cells judged in this process (see the module's docstring)."""
+
+    sandbox = Bool(True, help="Run grading kernels in a bubblewrap sandbox.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        if self.sandbox:
+            sandbox.require()
+        else:
+            self.log.warning(UNSANDBOXED)
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            self._tests = NotebookTests.from_gradebook(
+                gradebook, info["notebook"], info["assignment"])
+        self._judge = None
+        with tempfile.TemporaryDirectory(prefix="backprop-kernel-") as scratch:
+            self._scratch = Path(scratch)
+            try:
+                return super().preprocess(nb, resources, km)
+            finally:
+                if self._judge is not None:
+                    self._judge.calls.client.stop_channels()
+
+    def create_kernel_manager(self):
+        if not self.sandbox:
+            return super().create_kernel_manager()
+        self.kernel_name = sandbox.KERNEL_NAME
+        km = super().create_kernel_manager()
+        specs = sandbox.write_kernelspec(self._scratch)
+        km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(specs)])
+        sockets = self._scratch / "sockets"
+        sockets.mkdir()
+        km.transport, km.ip = "ipc", str(sockets / "kernel")
+        return km
+
+    def preprocess_cell(self, cell, resources, index):
+        if not self._tests.is_test_cell(cell):
+            return super().preprocess_cell(cell, resources, index)
+        cell.outputs = self._the_judge().run(cell)
+        cell.execution_count = None
+        return cell, resources
+
+    def _the_judge(self) -> Judge:
+        if self._judge is None:
+            client = self.km.blocking_client()
+            client.start_channels(iopub=False, hb=False)
+            self._judge = Judge(self._tests, client, self.timeout, alive=run_sync(self.km.is_alive))
+        return self._judge
 
 
 def refused_cell_source(source: str, problems: list[str]) -> str:
@@ -90,6 +159,15 @@ def _positions_by_grade_id(nb) -> dict[str, int]:
         for index, cell in enumerate(nb.cells)
         if "grade_id" in cell.metadata.get("nbgrader", {})
     }
+
+
+class ClearHiddenTestCode(ClearHiddenTests):
+    """Remove the hidden tests' code from test cells; leave every other cell as it is."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            return super().preprocess_cell(cell, resources, index)
+        return cell, resources
 
 
 class StripTestTracebacks(NbGraderPreprocessor):

@@ -5,7 +5,7 @@ any course root (the demo's, the tests', a second grading machine's), so no copy
 file can silently fall back to nbgrader's defaults.
 
 Interface:
-    configure(c, root, db_url=None)   set the course's options on the traitlets config ``c``
+    configure(c, root, db_url=None, sandbox=True)   set the course's options on the config ``c``
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ IGNORED_FILES = [".ipynb_checkpoints", "__pycache__", "feedback", ".git", "*.py"
                  "*.pth"]
 
 
-def configure(c, root: str | os.PathLike, db_url: str | None = None) -> None:
+def configure(c, root: str | os.PathLike, db_url: str | None = None, sandbox: bool = True) -> None:
     """Settings of the course rooted at ``root``; the gradebook is ``root/gradebook.db``
-    unless ``db_url`` (e.g. PostgreSQL) is given."""
+    unless ``db_url`` (e.g. PostgreSQL) is given. ``sandbox=False`` grades with kernels that
+    run with the grader's own rights (every run says so)."""
     root = os.path.abspath(root)
     c.CourseDirectory.root = root
     c.CourseDirectory.course_id = COURSE_ID
@@ -53,10 +54,23 @@ def configure(c, root: str | os.PathLike, db_url: str | None = None) -> None:
         "helpers.instructor.preprocessors.GuardAnswerCells",
     ]
 
+    # Student cells run in a sandboxed kernel, test cells in nbgrader's process
+    # (helpers/instructor/preprocessors.py: GradingExecute); the rest is nbgrader's default.
+    c.Autograde.autograde_preprocessors = [
+        "helpers.instructor.preprocessors.GradingExecute",
+        "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor",
+        "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades",
+        "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+    c.GradingExecute.sandbox = sandbox
+
     # Feedback shows which tests failed and their messages, never the hidden tests' code.
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-        "nbgrader.preprocessors.ClearHiddenTests",
+        "helpers.instructor.preprocessors.ClearHiddenTestCode",
         "helpers.instructor.preprocessors.StripTestTracebacks",
     ]
