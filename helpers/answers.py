@@ -14,7 +14,9 @@ you get a function that explains which notebook to finish when you call it.
 When the notebook is being graded (nbgrader sets ``NBGRADER_EXECUTION=autograde``) and a
 provider of graded answers is installed (the entry point group ``backprop.graded_answers``,
 which only the instructor's installation declares), its versions are returned instead: a
-mistake in an earlier notebook costs points there, never again in a later one.
+mistake in an earlier notebook costs points there, never again in a later one. (The tests run
+in the grading process, which has them; the sandboxed kernel, which cannot import them, keeps
+the student's own.)
 
 Interface:
     load_answers(notebook, *names, folder=None) -> one function, or a tuple of them
@@ -89,7 +91,10 @@ def _reference_functions(names: tuple[str, ...]) -> tuple | None:
     if os.environ.get("NBGRADER_EXECUTION") != "autograde":
         return None
     for provider in importlib.metadata.entry_points(group=GRADED_ANSWERS):
-        return tuple(provider.load()(names))
+        try:
+            return tuple(provider.load()(names))
+        except ImportError:  # a sandboxed grading kernel, which has no instructor code
+            return None
     return None
 
 

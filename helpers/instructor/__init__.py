@@ -1,12 +1,18 @@
 """What stays with the instructor: never part of a student's copy of the course.
 
 module          runs in                       what it is
-reference       grading kernel, shell, tests  the solutions of every exercise
-hidden          grading kernel                the hidden tests' tools (reference versions of
-                                              earlier steps, random cases, tamper checks)
+reference       nbgrader's process, tests     the solutions of every exercise (never in a
+                                              grading kernel)
+hidden          nbgrader's process            the hidden tests' tools (reference versions of
+                                              earlier steps, copies of inputs)
+judge           nbgrader's process            test cells run outside the kernel; the student's
+                                              functions called in the kernel
+kernel_agent    grading kernel (sent as text) the kernel's half of those calls; the data format
+sandbox         instructor's shell -> bwrap   starts each grading kernel in a bubblewrap sandbox
 settings        nbgrader's process            the course's nbgrader settings for a course root
                                               (nbgrader_config.py and Course apply them)
-preprocessors   nbgrader's process            GuardAnswerCells, RestoreDeletedTests,
+preprocessors   nbgrader's process            GradingExecute, GuardAnswerCells,
+                                              RestoreDeletedTests, ClearHiddenTestCode,
                                               StripTestTracebacks (named in settings)
 course          instructor's shell, workers   a course folder graded through nbgrader's API
 grade_class     instructor's shell            autograde a whole class on every core

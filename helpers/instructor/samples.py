@@ -70,14 +70,25 @@ class Edit:
 
 
 @dataclass
+class Added:
+    """A code cell without nbgrader metadata, added after the cell ``after`` of ``notebook``:
+    nothing but the sandbox stands between its code and the course."""
+
+    notebook: str
+    after: str
+    code: str
+
+
+@dataclass
 class Sample:
     """One sample submission and the outcome it must have."""
 
     name: str
-    kind: str  # "solved", "mistake", "alternative", "hostile" or "untouched"
+    kind: str  # "solved", "mistake", "alternative", "hostile", "attack" or "untouched"
     description: str
     base: str = "solved"  # "solved" or "untouched"
     edits: list[Edit] = field(default_factory=list)
+    added: list[Added] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)  # see _ACTIONS
     # the tests that must fail: "notebook:grade_id" (each loses its points)
     failing: list[str] = field(default_factory=list)
@@ -90,7 +101,8 @@ def load_catalogue(path: Path = CATALOGUE) -> list[Sample]:
     samples = []
     for entry in data["sample"]:
         edits = [Edit(**edit) for edit in entry.pop("edit", [])]
-        samples.append(Sample(edits=edits, **entry))
+        added = [Added(**cell) for cell in entry.pop("added", [])]
+        samples.append(Sample(edits=edits, added=added, **entry))
     names = [sample.name for sample in samples]
     if len(set(names)) != len(names):
         raise ValueError("sample names must be unique")
@@ -146,6 +158,9 @@ def build(sample: Sample, folder: Path, root: Path) -> Path:
         for edit in sample.edits:
             if edit.notebook == notebook:
                 _apply(edit, nb)
+        for cell in sample.added:
+            if cell.notebook == notebook:
+                _add(cell, nb)
         nbformat.write(nb, folder / f"{notebook}.ipynb")
     for action in sample.actions:
         _ACTIONS[action.split(":")[0]](folder, *action.split(":")[1:])
@@ -199,10 +214,21 @@ def _points_per_test(root: Path) -> tuple[tuple[str, float], ...]:
 
 
 def _apply(edit: Edit, nb) -> None:
-    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == edit.grade_id]
-    if len(cells) != 1:
-        raise ValueError(f"{edit.notebook} has no cell {edit.grade_id!r}")
-    cells[0].source = edit.applied_to(cells[0].source)
+    cell = nb.cells[_position(nb, edit.notebook, edit.grade_id)]
+    cell.source = edit.applied_to(cell.source)
+
+
+def _add(added: Added, nb) -> None:
+    position = _position(nb, added.notebook, added.after)
+    nb.cells.insert(position + 1, nbformat.v4.new_code_cell(added.code))
+
+
+def _position(nb, notebook: str, grade_id: str) -> int:
+    found = [i for i, c in enumerate(nb.cells)
+             if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    if len(found) != 1:
+        raise ValueError(f"{notebook} has no cell {grade_id!r}")
+    return found[0]
 
 
 # ---------------------------------------------------------------------- whole-notebook actions
@@ -240,6 +266,16 @@ def _edit_tests(folder: Path, notebook: str) -> None:
     _rewrite_tests(folder, notebook, neuter)
 
 
+def _strip_answer_metadata(folder: Path, notebook: str) -> None:
+    """Remove nbgrader's metadata from the notebook's answer cells: grading no longer knows
+    them as answers, and the answer-cell guard does not read them."""
+    path = folder / f"{notebook}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for cell in filter(is_solution, nb.cells):
+        del cell.metadata["nbgrader"]
+    nbformat.write(nb, path)
+
+
 def _broken_json(folder: Path, notebook: str) -> None:
     path = folder / f"{notebook}.ipynb"
     text = path.read_text()
@@ -260,6 +296,7 @@ _ACTIONS = {
     "tag_tests": _tag_tests,
     "delete_tests": _delete_tests,
     "edit_tests": _edit_tests,
+    "strip_answer_metadata": _strip_answer_metadata,
     "broken_json": _broken_json,
     "remove": _remove,
     "extra_file": _extra_file,

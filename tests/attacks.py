@@ -1,0 +1,85 @@
+"""What the attack samples (``kind = "attack"`` in helpers/instructor/samples.toml) are checked
+against: canary files, a server on this machine, processes left behind, secrets in feedback."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import re
+import secrets
+import socket
+import threading
+from pathlib import Path
+
+import psutil
+
+from helpers.instructor import reference, sandbox
+
+from project import line_pairs, secret_snippets
+
+SERVER_PORT = 47811  # the port uses_the_network tries
+
+
+def plant_canaries(root: Path) -> dict[Path, bytes]:
+    """A file of random text in the course root and in every student's submission folder."""
+    students = (root / "submitted").glob("*")
+    paths = [root / "canary.txt", *(folder / "canary.txt" for folder in students)]
+    canaries = {}
+    for path in paths:
+        path.write_text(f"canary {secrets.token_hex(16)}\n")
+        canaries[path] = path.read_bytes()
+    return canaries
+
+
+@contextlib.contextmanager
+def listening(port: int):
+    """A TCP server on 127.0.0.1:``port`` while the block runs; yields the list of the
+    connections it accepted."""
+    accepted: list = []
+    server = socket.create_server(("127.0.0.1", port), reuse_port=True)
+    server.settimeout(0.2)
+    done = threading.Event()
+
+    def accept():
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                connection, peer = server.accept()
+                accepted.append(peer)
+                connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield accepted
+    finally:
+        done.set()
+        thread.join()
+        server.close()
+
+
+def sandboxed_processes() -> list[str]:
+    """Processes still running under a sandbox's user id, or started by the attacks."""
+    left = []
+    for process in psutil.process_iter(["uids", "cmdline"]):
+        uid = process.info["uids"].real if process.info["uids"] else 0
+        command = " ".join(process.info["cmdline"] or [])
+        if uid >= sandbox.FIRST_UID or "backprop-busy-loop" in command or command == "sleep 1000":
+            left.append(f"{process.pid} (uid {uid}): {command}")
+    return left
+
+
+def visible_text(page: str) -> str:
+    """What a browser shows of an HTML page, as text."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def secret_pairs_in(text: str) -> set[str]:
+    """Pairs of consecutive code lines of the hidden tests, the solutions or the reference
+    module that occur in ``text``."""
+    reference_pairs = line_pairs(Path(reference.__file__).read_text())
+    return line_pairs(text) & (secret_snippets() | reference_pairs - _public_pairs())
+
+
+def _public_pairs() -> set[str]:
+    shipped = Path(reference.__file__).parents[1]
+    return set().union(*(line_pairs(path.read_text()) for path in shipped.glob("*.py")))

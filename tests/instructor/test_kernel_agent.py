@@ -1,0 +1,58 @@
+"""The data format between the grading kernel and nbgrader's process: results come back as
+numbers and arrays, never as objects of the student's making, and malformed data is refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers.instructor.kernel_agent import Foreign, decode, encode
+
+
+def round_trip(value):
+    return decode(json.loads(json.dumps(encode(value))))
+
+
+def test_arrays_numbers_and_containers_come_back_as_they_were():
+    value = {"W1": np.arange(6.0).reshape(2, 3), "b1": np.zeros((2, 1), dtype=np.float32),
+             "steps": [1, 2.5, None, True, "text"], "pair": (np.int64(3), np.float64(np.nan))}
+    back = round_trip(value)
+    np.testing.assert_array_equal(back["W1"], value["W1"])
+    assert back["b1"].dtype == np.float32 and back["b1"].shape == (2, 1)
+    assert back["steps"] == value["steps"]
+    assert isinstance(back["pair"], tuple) and back["pair"][0] == 3 and np.isnan(back["pair"][1])
+
+
+def test_objects_of_other_types_come_back_as_foreign_and_equal_nothing():
+    class Anything(float):
+        def __eq__(self, other):
+            return True
+
+    back = round_trip([Anything(1.0), object(), np.array([object()])])
+    assert all(isinstance(item, Foreign) for item in back)
+    assert back[0] != 1.0 and not back[0] == back[0]
+    with pytest.raises(TypeError):
+        np.asarray(back[0], dtype=float)
+
+
+@pytest.mark.parametrize("data", [
+    {"array": "|O", "shape": [1], "data": ""},  # object arrays never
+    {"array": "<f8", "shape": [4], "data": "AAAA"},  # data of the wrong length
+    {"array": "<f8", "shape": [10**9, 10**9], "data": ""},  # far too large
+    {"tuple": [1], "extra": 2},
+    {"dict": [["a"]]},
+    {},
+])
+def test_malformed_data_is_refused(data):
+    with pytest.raises((ValueError, TypeError)):
+        decode(data)
+
+
+def test_nesting_has_a_limit():
+    deep = []
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested"):
+        decode(json.loads(json.dumps(deep)))
