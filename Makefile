@@ -42,6 +42,7 @@ grade: $(STAMP)
 test: lint
 	bash .ci/install-postgres
 	bash .ci/install-chromium
+	bash .ci/install-bubblewrap
 	# one BLAS thread per worker: two workers with two threads each would fight over 2 cores
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile \
 		tests source/backprop --nbval-lax --nbval-current-env

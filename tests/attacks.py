@@ -57,13 +57,16 @@ def listening(port: int):
         server.close()
 
 
-def sandboxed_processes() -> list[str]:
-    """Processes still running under a sandbox's user id, or started by the attacks."""
+def sandboxed_processes(root: Path) -> list[str]:
+    """Processes started by the attacks, or running under a sandbox's user id in a folder of
+    the course ``root`` (other tests may be grading other courses meanwhile)."""
     left = []
-    for process in psutil.process_iter(["uids", "cmdline"]):
+    for process in psutil.process_iter(["uids", "cmdline", "cwd"]):
         uid = process.info["uids"].real if process.info["uids"] else 0
         command = " ".join(process.info["cmdline"] or [])
-        if uid >= sandbox.FIRST_UID or "backprop-busy-loop" in command or command == "sleep 1000":
+        in_course = str(process.info["cwd"] or "").startswith(str(root))
+        if (uid >= sandbox.FIRST_UID and in_course) or "backprop-busy-loop" in command \
+                or command == "sleep 1000":
             left.append(f"{process.pid} (uid {uid}): {command}")
     return left
 

@@ -216,7 +216,7 @@ def test_limits_held_and_no_process_outlived_grading(graded):
     text = (notebook / "04_L_layer_backward.ipynb").read_text()
     assert "MemoryError" in text and "fork refused after" in text
     assert re.search(r"stopped after \d+ MiB in /tmp", text)
-    assert attacks.sandboxed_processes() == []
+    assert attacks.sandboxed_processes(graded.course.root) == []
 
 
 @pytest.mark.slow
