@@ -1,14 +1,25 @@
-"""Serial nbgrader autograde against the parallel command, on the same synthetic class.
+"""Serial nbgrader autograde against the parallel command, and the cost of the sandbox, on the
+same synthetic class.
 
 N submissions (default 40, a mix of correct answers, correct answers written differently and
-typical mistakes, taken in turn from the sample catalogue) are staged twice, in two course
-folders with the same configuration. One is graded by plain ``nbgrader autograde backprop``
-(one process, one student after another), the other by
-``python -m helpers.instructor.grade_class``. The script prints seconds per submission for each,
-their ratio, checks that both gradebooks hold the same scores, and shows where the time of one
-submission goes.
+typical mistakes, taken in turn from the sample catalogue) are staged three times, in three
+course folders with the same configuration. One is graded by plain ``nbgrader autograde backprop``
+(one process, one student after another), one by ``python -m helpers.instructor.grade_class``,
+both with their kernels in the bubblewrap sandbox (the default), and one by
+``python -m helpers.instructor.grade_class --unsandboxed``. The script prints
 
-    python benchmarks/bench_grading.py [--n 40] [--workers 2]
+    * seconds per submission of serial nbgrader and of the course's command, their ratio, and
+      whether both gradebooks hold the same scores;
+    * seconds per submission of the course's command sandboxed and unsandboxed, their ratio
+      (sandboxed / unsandboxed: what the sandbox costs), and whether both gradebooks hold the
+      same scores;
+    * where the time of one submission goes (sandboxed, graded in this process).
+
+``--sandbox-only`` stages the class twice and prints only the sandbox comparison (default
+N 8); ``--breakdown-only`` prints only the last part. The exit status is 1 when two gradebooks
+differ, 2 when this machine cannot sandbox grading kernels.
+
+    python benchmarks/bench_grading.py [--n 40] [--workers 2] [--sandbox-only | --breakdown-only]
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from nbclient import NotebookClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from helpers.instructor import sandbox
 from helpers.instructor.course import Course
 from helpers.instructor.grade_class import BLAS_THREAD_VARIABLES
 from helpers.instructor.samples import load_catalogue, stage_students
@@ -62,7 +74,7 @@ def _default_threads() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES}
 
 
-def time_parallel(course: Course, workers: int) -> float:
+def time_parallel(course: Course, workers: int, sandboxed: bool = True) -> float:
     start = time.perf_counter()
     subprocess.run(
         [
@@ -73,6 +85,7 @@ def time_parallel(course: Course, workers: int) -> float:
             str(course.root),
             "--workers",
             str(workers),
+            *([] if sandboxed else ["--unsandboxed"]),
         ],
         check=False,
         stdout=subprocess.DEVNULL,
@@ -148,34 +161,73 @@ def _print_breakdown(folder: Path) -> None:
         print(f"  {label:<52} {seconds:6.2f} s")
 
 
+def compare_serial(folder: Path, n: int, workers: int) -> tuple[Course, float, bool]:
+    """Serial nbgrader against the course's command: the graded course of the command, its
+    seconds, and whether both gradebooks hold the same scores."""
+    serial = stage_class(folder / "serial" / "course", n)
+    parallel = stage_class(folder / "parallel" / "course", n)
+    serial_seconds = time_serial(serial)
+    _print_seconds("serial nbgrader autograde:", serial_seconds, n)
+    parallel_seconds = time_parallel(parallel, workers)
+    _print_seconds("helpers.instructor.grade_class:", parallel_seconds, n)
+    print(f"throughput ratio (parallel / serial): {serial_seconds / parallel_seconds:.2f}x")
+    return parallel, parallel_seconds, _same_scores(serial, parallel)
+
+
+def compare_sandbox(
+    folder: Path, n: int, workers: int, sandboxed: tuple[Course, float] | None = None
+) -> bool:
+    """The course's command with and without the sandbox, on the same class. ``sandboxed``: a
+    course already graded sandboxed by the command, and its seconds (graded here otherwise)."""
+    print("\nthe sandbox's cost (helpers.instructor.grade_class, same class):")
+    if sandboxed is None:
+        course = stage_class(folder / "sandboxed" / "course", n)
+        sandboxed = course, time_parallel(course, workers)
+    unsandboxed = stage_class(folder / "unsandboxed" / "course", n)
+    unsandboxed_seconds = time_parallel(unsandboxed, workers, sandboxed=False)
+    _print_seconds("  sandboxed (the default):", sandboxed[1], n)
+    _print_seconds("  unsandboxed (--unsandboxed):", unsandboxed_seconds, n)
+    print(f"  time ratio (sandboxed / unsandboxed): {sandboxed[1] / unsandboxed_seconds:.2f}x")
+    return _same_scores(sandboxed[0], unsandboxed, indent="  ")
+
+
+def _print_seconds(label: str, seconds: float, n: int) -> None:
+    print(f"{label:<38} {seconds:7.1f} s, {seconds / n:.2f} s per submission", flush=True)
+
+
+def _same_scores(one: Course, other: Course, indent: str = "") -> bool:
+    same = one.test_results() == other.test_results()
+    students = len(other.test_results())
+    print(f"{indent}same scores in both gradebooks: {same} ({students} students)", flush=True)
+    return same
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--n", type=int, help="submissions (default: 40; 8 with --sandbox-only)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--breakdown-only", action="store_true", help="skip the class runs")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--breakdown-only", action="store_true", help="skip the class runs")
+    only.add_argument(
+        "--sandbox-only",
+        action="store_true",
+        help="only the course's command with and without the sandbox",
+    )
     args = parser.parse_args()
+    n = args.n or (8 if args.sandbox_only else 40)
+    if (reason := sandbox.problem()) is not None:
+        print(f"error: {reason}", file=sys.stderr)
+        return 2
     folder = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
         if args.breakdown_only:
             _print_breakdown(folder)
             return 0
-        print(f"{args.n} submissions, {args.workers} workers, {os.cpu_count()} cores")
-        serial = stage_class(folder / "serial" / "course", args.n)
-        parallel = stage_class(folder / "parallel" / "course", args.n)
-        serial_seconds = time_serial(serial)
-        print(
-            f"serial nbgrader autograde: {serial_seconds:7.1f} s, "
-            f"{serial_seconds / args.n:.2f} s per submission",
-            flush=True,
-        )
-        parallel_seconds = time_parallel(parallel, args.workers)
-        print(
-            f"helpers.instructor.grade_class:       {parallel_seconds:7.1f} s, "
-            f"{parallel_seconds / args.n:.2f} s per submission"
-        )
-        print(f"throughput ratio (parallel / serial): {serial_seconds / parallel_seconds:.2f}x")
-        same = serial.test_results() == parallel.test_results()
-        print(f"same scores in both gradebooks: {same} ({len(parallel.test_results())} students)")
+        print(f"{n} submissions, {args.workers} workers, {os.cpu_count()} cores", flush=True)
+        if args.sandbox_only:
+            return 0 if compare_sandbox(folder, n, args.workers) else 1
+        parallel, parallel_seconds, same = compare_serial(folder, n, args.workers)
+        same &= compare_sandbox(folder, n, args.workers, (parallel, parallel_seconds))
         _print_breakdown(folder)
         return 0 if same else 1
     finally:
