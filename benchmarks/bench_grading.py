@@ -1,5 +1,4 @@
-"""Serial nbgrader autograde against the parallel command, and the cost of the sandbox, on the
-same synthetic class.
+"""Serial nbgrader autograde against the parallel command, and what the sandbox costs.
 
 N submissions (default 40, a mix of correct answers, correct answers written differently and
 typical mistakes, taken in turn from the sample catalogue) are staged three times, in three
