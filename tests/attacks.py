@@ -15,7 +15,7 @@ import psutil
 
 from helpers.instructor import reference, sandbox
 
-from project import line_pairs, secret_snippets
+from project import line_pairs, public_pairs, secret_snippets
 
 SERVER_PORT = 47811  # the port uses_the_network tries
 
@@ -80,9 +80,11 @@ def secret_pairs_in(text: str) -> set[str]:
     """Pairs of consecutive code lines of the hidden tests, the solutions or the reference
     module that occur in ``text``."""
     reference_pairs = line_pairs(Path(reference.__file__).read_text())
-    return line_pairs(text) & (secret_snippets() | reference_pairs - _public_pairs())
+    return line_pairs(text) & (secret_snippets() | reference_pairs - _public())
 
 
-def _public_pairs() -> set[str]:
+def _public() -> set[str]:
+    """Pairs every student has: the release's code and the shipped modules."""
     shipped = Path(reference.__file__).parents[1]
-    return set().union(*(line_pairs(path.read_text()) for path in shipped.glob("*.py")))
+    modules = (line_pairs(path.read_text()) for path in shipped.glob("*.py"))
+    return public_pairs().union(*modules)

@@ -24,14 +24,26 @@ def secret_snippets() -> set[str]:
     consecutive lines of an answer are specific to it. Pairs that also occur outside the secret
     regions (scaffolding shared with the visible tests) are not secrets.
     """
-    region = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
-    secret, public = set(), set()
-    for path in SOURCE.glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            for _, body in region.findall(cell.source):
-                secret |= line_pairs(body)
-            public |= line_pairs(region.sub("", cell.source))
-    return secret - public
+    secret = set()
+    for cell in _source_cells():
+        for _, body in _SECRET_REGION.findall(cell.source):
+            secret |= line_pairs(body)
+    return secret - public_pairs()
+
+
+def public_pairs() -> set[str]:
+    """Pairs of consecutive code lines of the source notebooks outside the secret regions: what
+    every student sees in the release."""
+    cells = _source_cells()
+    return set().union(*(line_pairs(_SECRET_REGION.sub("", cell.source)) for cell in cells))
+
+
+_SECRET_REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
+
+
+def _source_cells() -> list:
+    notebooks = (nbformat.read(path, as_version=4) for path in SOURCE.glob("*.ipynb"))
+    return [cell for nb in notebooks for cell in nb.cells]
 
 
 def line_pairs(text: str) -> set[str]:

@@ -31,7 +31,6 @@ Interface:
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
 import shutil
@@ -145,7 +144,7 @@ class Course:
 
         Without a sandbox where one is asked for, nothing is graded: ``SandboxMissing``."""
         if self.sandbox:
-            _require_sandbox()
+            sandbox.require()
         result = self.api.autograde(ASSIGNMENT, student, force=True, create=True)
         outcome = GradingOutcome(student)
         if result["success"]:
@@ -246,11 +245,6 @@ class Course:
                     for grade in notebook.grades
                 }
         return results
-
-
-@functools.cache
-def _require_sandbox() -> None:
-    sandbox.require()
 
 
 def _find_nbgraders_tools() -> None:

@@ -17,7 +17,6 @@ here, where the student's code cannot reach.
 Interface:
     start(seed) -> numpy Generator
     call(namespace, name, *args, uses=(), stand_ins=None, unchanged=False, **kwargs)
-    graded_answers(names) -> reference functions (entry point backprop.graded_answers)
     quiet()                                 context manager
 """
 
@@ -61,12 +60,6 @@ def call(namespace: dict, name: str, *args, uses=(), stand_ins=None, unchanged: 
             if isinstance(before, np.ndarray) and not np.array_equal(before, after):
                 raise AssertionError(f"{name} changed its inputs: it must leave them as given")
     return result
-
-
-def graded_answers(names) -> tuple:
-    """The reference functions ``names``: what ``helpers.answers.load_answers`` hands a later
-    notebook's tests while nbgrader grades (entry point ``backprop.graded_answers``)."""
-    return tuple(getattr(reference, name) for name in names)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,8 @@
 While nbgrader grades a notebook, its answer cells and the other cells a student may edit run
 in the student's (sandboxed) kernel as usual; its test cells do not. Each test cell's code, as
 the gradebook holds it, runs here, in the grading process, in a namespace built from the
-notebook's set-up cells (where ``load_answers`` returns the reference solutions). In that
+notebook's set-up cells (run inside ``helpers.answers.answers_from``, so that ``load_answers``
+returns the reference solutions there, and only there). In that
 namespace every function the notebook's answer cells define is a ``KernelFunction``: calling it
 sends the arguments to the kernel, which runs the student's function on them and sends back the
 result. So the kernel never sees a test, hidden or not, never holds a reference solution, and
@@ -38,7 +39,8 @@ import numpy as np
 from nbformat.v4 import new_output
 from nbgrader import utils
 
-from helpers.instructor import kernel_agent
+from helpers.answers import answers_from
+from helpers.instructor import kernel_agent, reference
 
 AGENT_MODULE = "backprop_grading_agent"
 _LOAD_AGENT = (
@@ -222,7 +224,7 @@ class Judge:
         self.tests = tests
         self.calls = KernelCalls(client, timeout, alive)
         self.namespace: dict = {"__name__": "__graded_tests__"}
-        with _contained():
+        with _contained(), answers_from(_reference_versions):
             for source in tests.setup:
                 exec(compile(source, "<set-up cell>", "exec"), self.namespace)
         for name in tests.answer_functions:
@@ -235,7 +237,7 @@ class Judge:
         return {
             name: value for name, value in self.namespace.items()
             if callable(value) and not isinstance(value, (KernelFunction, type))
-            and (getattr(value, "__module__", "") == "helpers.instructor.reference"
+            and (getattr(value, "__module__", "") == reference.__name__
                  or (name in self.baseline and value is not self.baseline[name]))
         }
 
@@ -258,6 +260,10 @@ class Judge:
             outputs.append(new_output("error", ename=error[0], evalue=error[1],
                                       traceback=[f"{error[0]}: {error[1]}"]))
         return outputs
+
+
+def _reference_versions(names) -> tuple:
+    return tuple(getattr(reference, name) for name in names)
 
 
 @contextlib.contextmanager

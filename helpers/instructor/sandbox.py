@@ -29,6 +29,7 @@ Interface:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -70,6 +71,12 @@ def problem() -> str | None:
         return f"sandboxed grading needs Linux with bubblewrap; this is {sys.platform}"
     if shutil.which("bwrap") is None:
         return f"sandboxed grading needs bubblewrap (bwrap), which is not installed: {INSTALL_HINT}"
+    return _probe()
+
+
+@functools.cache  # once per process: every notebook graded asks
+def _probe() -> str | None:
+    """Why bwrap cannot make this sandbox's namespaces here, or None."""
     probe = subprocess.run(["bwrap", *_namespaces(), "--ro-bind", "/", "/", "true"],
                            capture_output=True, text=True)
     if probe.returncode != 0:

@@ -24,7 +24,7 @@ from helpers.gradcheck import (
     random_layer,
     random_network,
 )
-from helpers.instructor import hidden, reference
+from helpers.instructor import hidden, judge, reference
 from helpers.instructor.hidden import quiet
 
 REFERENCE = reference.__name__
@@ -183,14 +183,18 @@ def test_numerical_network_gradients_follow_the_course_convention(rng, output):
     assert not np.allclose(numeric["dW1"], exact["dW1"] * 6)
 
 
-def test_while_nbgrader_grades_earlier_answers_come_from_the_reference(tmp_path, monkeypatch):
-    """helpers.answers asks the entry point this installation declares; it names no module."""
+def test_only_the_tests_namespace_gets_earlier_answers_from_the_reference(tmp_path, monkeypatch):
+    """The grading process builds its tests' namespace inside answers_from; a kernel, graded
+    or not, keeps the student's own. helpers.answers names no instructor module."""
     stub = "def compute_loss(HL, Y):\n    raise NotImplementedError\n"
     cell = nbformat.v4.new_code_cell(stub, metadata={"nbgrader": {"solution": True}})
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "01_loss.ipynb")
-    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    students = load_answers("01_loss.ipynb", "compute_loss", folder=tmp_path)
-    assert students is not reference.compute_loss
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    assert load_answers("01_loss.ipynb", "compute_loss", folder=tmp_path) is reference.compute_loss
+    def loaded():
+        return load_answers("01_loss.ipynb", "compute_loss", folder=tmp_path)
+
+    assert loaded() is not reference.compute_loss
+    with answers.answers_from(judge._reference_versions):
+        assert loaded() is reference.compute_loss
+    assert loaded() is not reference.compute_loss
     assert "helpers.instructor" not in Path(answers.__file__).read_text()
