@@ -121,8 +121,10 @@ def bwrap_command(folder: str, connection_file: str, connection_fd: int, sockets
     the id to run as (root only; None otherwise).
     """
     folder = os.path.abspath(folder)
-    mounts = [*_read_only_system(), ("--proc", "/proc"), ("--dev", "/dev"),
-              ("--tmpfs", "/tmp", "1777", LIMITS["tmp_size"]),
+    # /tmp first: the environment or the course may live below it (a fresh clone in a
+    # mktemp folder), and a tmpfs mounted later would hide them
+    mounts = [("--tmpfs", "/tmp", "1777", LIMITS["tmp_size"]), *_read_only_system(),
+              ("--proc", "/proc"), ("--dev", "/dev"),
               ("--tmpfs", folder, "1777", LIMITS["folder_size"])]
     mounts += [("--ro-bind", os.path.join(folder, entry)) for entry in sorted(os.listdir(folder))]
     mounts += [("--bind", sockets), ("--ro-bind-data", str(connection_fd), connection_file, "0444")]

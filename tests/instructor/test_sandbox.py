@@ -53,3 +53,12 @@ def test_without_bubblewrap_grading_refuses_with_one_line(monkeypatch):
 
 def test_bubblewrap_works_on_this_machine():
     assert sandbox.problem() is None
+
+
+def test_tmp_is_mounted_before_what_may_live_below_it(tmp_path):
+    """A fresh clone in a mktemp folder has its environment below /tmp: a tmpfs mounted on /tmp
+    after binding it would hide it, and every kernel would die at start."""
+    args = command(tmp_path)
+    tmp = args.index("/tmp", args.index("--tmpfs") - 1)
+    assert args[tmp - 1] == "--tmpfs"
+    assert tmp < args.index("--ro-bind")
