@@ -11,18 +11,34 @@ process, before the kernel starts): it may not
     * rebind a name the notebook's own cells imported (``assert_close = ...``, ``np = ...``),
     * run shell commands or magics (``!kill``, ``%run``).
 
-The rules hold no answer, and students are told them: they live with the student's tools.
+The rules hold no answer, and students are told them (notebook 1, the README): they live with
+the student's tools, and every place that runs a notebook applies them the same way. A refused
+cell is replaced by code that raises ``AnswerRefused`` (a ``PermissionError``) with the
+reason, so exactly the tests that need its functions fail:
+
+    * grading, the student's ``make check`` and the Validate button run notebooks through
+      nbclient, whose ``on_notebook_start`` hook is ``guard_answer_cells``
+      (``helpers.student.execution``);
+    * in JupyterLab, the set-up cell of each notebook installs ``install_in_kernel``: the kernel
+      then refuses an answer cell when the student runs it (JupyterLab sends each cell's
+      metadata with the code, so the kernel knows an answer cell when it sees one).
 
 Interface:
     answer_cell_problems(source, protected=frozenset()) -> list of reasons (empty: fine)
     protected_names(cells) -> the names a notebook's read-only cells import
+    refused_cell_source(source, problems) -> the code that runs instead of a refused cell
+    AnswerRefused: the PermissionError that code raises
+    guard_answer_cells(notebook) -> {grade_id: problems} of the cells it replaced
+    install_in_kernel(shell=None)
     ALLOWED_IMPORTS
 """
 
 from __future__ import annotations
 
 import ast
+import os
 
+import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 from nbgrader import utils
 
@@ -76,7 +92,7 @@ def answer_cell_problems(source: str, protected: frozenset[str] = frozenset()) -
     if tree is None:
         return []
     if "get_ipython()" in python and "get_ipython" not in source:
-        return ["it runs a shell command or an IPython magic"]
+        return ["it runs a shell command or an IPython magic: run those in a cell of your own"]
     problems = []
     protected = protected | ALWAYS_PROTECTED
     for node in ast.walk(tree):
@@ -93,14 +109,16 @@ def _node_problems(node: ast.AST, protected: frozenset[str]) -> list[str]:
         return [_import_problem(module)] if node.level or _is_forbidden(module) else []
     if isinstance(node, ast.Attribute):
         if node.attr.startswith("_"):
-            return [f"it uses the private attribute .{node.attr}"]
+            return [f"it uses the private attribute .{node.attr}: use only public names"]
         if isinstance(node.ctx, ast.Store | ast.Del):
-            return [f"it assigns to or deletes the attribute {ast.unparse(node)}"]
+            return [f"it assigns to or deletes the attribute {ast.unparse(node)}: an answer "
+                    "changes no module or object; keep values in variables or dicts"]
     if isinstance(node, ast.Name):
         if node.id in FORBIDDEN_CALLS:
-            return [f"it uses {node.id}, which no answer needs"]
+            return [f"it uses {node.id}, which no answer needs: an answer computes from its "
+                    "arguments"]
         if node.id.startswith("__"):
-            return [f"it uses {node.id}"]
+            return [f"it uses {node.id}: use only public names"]
     if isinstance(node, ast.Global | ast.Nonlocal):
         return _rebinds(set(node.names) & protected)
     return []
@@ -114,7 +132,10 @@ def _rebinding_problems(tree: ast.Module, protected: frozenset[str]) -> list[str
 
 
 def _rebinds(touched: set[str]) -> list[str]:
-    return [f"it rebinds {', '.join(sorted(touched))}, which the tests rely on"] if touched else []
+    if not touched:
+        return []
+    names = ", ".join(sorted(touched))
+    return [f"it rebinds {names}, which the tests rely on: choose another name"]
 
 
 def _names_bound_at_top_level(node: ast.AST) -> set[str]:
@@ -146,8 +167,9 @@ def _is_forbidden(module: str) -> bool:
 
 
 def _import_problem(module: str) -> str:
-    allowed = ", ".join(sorted(ALLOWED_IMPORTS))
-    return f"it imports {module} (answers may import only {allowed})"
+    allowed = ", ".join(sorted(ALLOWED_IMPORTS - {"numpy"}))
+    return (f"it imports {module}: answers may import only numpy and, from the standard "
+            f"library, {allowed} (NumPy has all an answer needs, e.g. np.log, np.where)")
 
 
 def protected_names(cells) -> frozenset[str]:
@@ -174,3 +196,82 @@ def _parse(python: str) -> ast.Module | None:
 def _bound_name(alias: ast.alias) -> str:
     """The name an import binds: ``import a.b`` binds ``a``, ``import a as c`` binds ``c``."""
     return (alias.asname or alias.name).split(".")[0]
+
+
+class AnswerRefused(PermissionError):
+    """Raised instead of running a refused answer cell. A notebook shows its message alone:
+    the one line of code that raises it would only repeat the message."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+def refused_cell_source(source: str, problems: list[str]) -> str:
+    """The code that runs instead of a refused answer cell: it raises with the reasons, and
+    keeps the student's code as a comment."""
+    message = f"Grading refuses this answer cell, so none of it ran: {'; '.join(problems)}."
+    commented = "\n".join(f"# {line}" for line in source.splitlines())
+    return (f"from helpers.answer_rules import AnswerRefused\nraise AnswerRefused({message!r})\n"
+            f"# Your code, as written:\n{commented}\n")
+
+
+def guard_answer_cells(notebook, **_) -> dict[str, list[str]]:
+    """Replace, in ``notebook``, each answer cell the rules refuse by ``refused_cell_source``
+    and mark it (metadata ``backprop.refused``). Returns the reasons by grade id. Its
+    signature is that of nbclient's ``on_notebook_start`` hook."""
+    protected = protected_names(notebook.cells)
+    refused = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or not utils.is_solution(cell):
+            continue
+        problems = answer_cell_problems(cell.source, protected)
+        if problems:
+            refused[cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")] = problems
+            cell.source = refused_cell_source(cell.source, problems)
+            cell.metadata.setdefault("backprop", {})["refused"] = problems
+    return refused
+
+
+def install_in_kernel(shell=None) -> None:
+    """Make the running IPython kernel refuse, as grading would, an answer cell that breaks the
+    rules when the student runs it in JupyterLab. Running it again changes nothing."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return  # not in a Jupyter kernel: nothing sends cells with their metadata
+    cleanup = shell.input_transformers_cleanup
+    cleanup[:] = [t for t in cleanup if not isinstance(t, _KernelGuard)] + [_KernelGuard(shell)]
+
+
+class _KernelGuard:
+    """An IPython input transformer: the code of a refused answer cell becomes the code that
+    raises. Only cells that JupyterLab sends with the metadata of an answer cell are judged."""
+
+    def __init__(self, shell):
+        self.shell = shell
+        self._protected = None
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        parent = self.shell.kernel.get_parent() or {}
+        is_answer = (parent.get("header", {}).get("msg_type") == "execute_request"
+                     and (parent.get("metadata") or {}).get("nbgrader", {}).get("solution"))
+        if not is_answer:
+            return lines
+        source = "".join(lines)
+        problems = answer_cell_problems(source, self.protected())
+        if not problems:
+            return lines
+        return refused_cell_source(source, problems).splitlines(keepends=True)
+
+    def protected(self) -> frozenset[str]:
+        """The names the notebook's read-only cells import, read from the notebook's file
+        (Jupyter names it in ``JPY_SESSION_NAME``); just NumPy's names without it."""
+        if self._protected is None:
+            path = os.environ.get("JPY_SESSION_NAME", "")
+            try:
+                self._protected = protected_names(nbformat.read(path, as_version=4).cells)
+            except Exception:  # no file, or not a notebook: the names every notebook has
+                self._protected = ALWAYS_PROTECTED
+        return self._protected

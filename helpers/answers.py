@@ -32,8 +32,10 @@ import linecache
 from collections.abc import Callable
 from pathlib import Path
 
+import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
+from helpers.answer_rules import guard_answer_cells
 from helpers.checks import headline
 
 
@@ -108,8 +110,13 @@ def _run_answer_cells(path: Path) -> tuple[dict, str | None]:
             for c in cells
             if c["cell_type"] == "code" and _is_answer_or_setup(c)
         ]
+        joined = [{**c, "source": "".join(c["source"])} for c in cells]
+        refused = guard_answer_cells(nbformat.from_dict({"cells": joined}))
     except (AttributeError, KeyError, TypeError) as error:
         return namespace, f"{path.name} is not a valid notebook ({type(error).__name__}: {error})"
+    if refused:  # as when graded: that notebook's functions are not there
+        reasons = "; ".join(problem for problems in refused.values() for problem in problems)
+        return namespace, f"grading refuses an answer cell of {path.name}: {reasons}"
     for number, source in enumerate(sources, start=1):
         try:
             code = _without_magics(source)

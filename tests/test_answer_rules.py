@@ -1,13 +1,13 @@
-"""helpers.answer_rules and the GuardAnswerCells preprocessor: answer cells that change the rules
-are refused, correct answers never are."""
+"""helpers.answer_rules: answer cells that change the rules are refused, correct answers never
+are, and every place that runs a notebook refuses the same cells (grading's Execute, the
+student's check, the Validate button, the student's own kernel in JupyterLab)."""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
 
-from helpers.answer_rules import answer_cell_problems, protected_names
-from helpers.instructor.preprocessors import GuardAnswerCells
+from helpers.answer_rules import answer_cell_problems, guard_answer_cells, protected_names
 from helpers.instructor.samples import load_catalogue, solution_code
 
 from project import NOTEBOOKS, PROJECT, RELEASE
@@ -78,12 +78,71 @@ def _protected(notebook: str) -> frozenset[str]:
     return protected_names(nbformat.read(RELEASE / f"{notebook}.ipynb", as_version=4).cells)
 
 
-def test_the_preprocessor_replaces_a_refused_cell_and_keeps_the_code_as_a_comment():
+def test_the_guard_replaces_a_refused_cell_and_keeps_the_code_as_a_comment():
     nb = nbformat.read(RELEASE / "01_loss.ipynb", as_version=4)
     answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
     answer.source = "np.isclose = None\ndef compute_loss(HL, Y):\n    return 0.0\n"
-    nb, _ = GuardAnswerCells().preprocess(nb, {})
-    assert answer.source.startswith("raise PermissionError(")
+    refused = guard_answer_cells(nb)
+    assert list(refused) == ["compute_loss"] and "np.isclose" in refused["compute_loss"][0]
+    assert "raise AnswerRefused(" in answer.source
     assert "# np.isclose = None" in answer.source
     assert answer.metadata["backprop"]["refused"]
     assert "np" in protected_names(nb.cells) and "assert_scalar_close" in protected_names(nb.cells)
+    with pytest.raises(PermissionError, match="Grading refuses this answer cell.*np.isclose"):
+        exec(answer.source, {})
+
+
+def test_every_notebook_run_applies_the_guard():
+    """Grading's Execute (configured through execution.configure, as the lab's Validate button
+    is) and the student's check (execution.client_options) share the hook."""
+    from traitlets.config import Config
+
+    from helpers.student import execution
+
+    config = Config()
+    execution.configure(config)
+    assert config.Execute.on_notebook_start is guard_answer_cells
+    assert execution.client_options()["on_notebook_start"] is guard_answer_cells
+
+
+def test_the_kernel_refuses_an_answer_cell_that_jupyterlab_sends(tmp_path, monkeypatch):
+    """The set-up cell's ``start_notebook()`` installs the rules in the kernel. JupyterLab sends
+    each cell's metadata with its code (``execute_request`` metadata), so the kernel refuses an
+    answer cell, and only an answer cell, that grading would refuse."""
+    from jupyter_client.manager import start_new_kernel
+
+    notebook = tmp_path / "01_loss.ipynb"
+    notebook.write_bytes((RELEASE / "01_loss.ipynb").read_bytes())
+    monkeypatch.setenv("JPY_SESSION_NAME", str(notebook))  # as Jupyter names the notebook
+    kernel, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        answer = {"nbgrader": {"grade_id": "compute_loss", "solution": True}, "cellId": "01-04"}
+        scipy = "from scipy.special import xlogy\ndef compute_loss(HL, Y):\n    return 0.0\n"
+        assert _execute(client, "from helpers.kernel_setup import start_notebook\nstart_notebook()")
+        error = _execute(client, scipy, answer)
+        assert error["ename"] == "AnswerRefused"
+        assert "it imports scipy.special: answers may import only numpy" in error["evalue"]
+        assert _execute(client, "compute_loss", {})["ename"] == "NameError"  # none of it ran
+        # a name the notebook's read-only cells import is protected, read from the notebook
+        assert "rebinds assert_scalar_close" in _execute(
+            client, "assert_scalar_close = print\n", answer)["evalue"]
+        # the same code outside an answer cell runs: grading does not judge the student's
+        # other cells either
+        assert _execute(client, scipy, {}) is True
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
+
+
+def _execute(client, code: str, metadata: dict | None = None):
+    """Run ``code`` with the given request metadata; True, or the error's content."""
+    request = client.session.msg("execute_request", {
+        "code": code, "silent": False, "store_history": True, "user_expressions": {},
+        "allow_stdin": False, "stop_on_error": False}, metadata=metadata or {})
+    client.shell_channel.send(request)
+    while True:
+        reply = client.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+            break
+    content = reply["content"]
+    return True if content["status"] == "ok" else content

@@ -4,10 +4,6 @@
                            runs the student's cells in a sandboxed kernel
                            (``helpers.instructor.sandbox``) and the test cells in this process
                            (``helpers.instructor.judge``), where the kernel cannot reach them
-    GuardAnswerCells       (Autograde.sanitize_preprocessors) refuses answer cells that break
-                           ``helpers.answer_rules``, before the kernel starts: a refused cell is
-                           replaced by one that raises with the reason and keeps the student's
-                           code as a comment, so exactly the tests that need its functions fail
     RestoreDeletedTests    (Autograde.sanitize_preprocessors) nbgrader's OverwriteCells, without
                            its KeyError on a test cell deleted after a read-only cell
     ClearHiddenTestCode    (GenerateFeedback.preprocessors) nbgrader's ClearHiddenTests for the
@@ -18,13 +14,14 @@
                            (4, 3)``), which the tests write to be read, not the hidden code that
                            a traceback would print
 
-The guard is a friendly first check, with the same rules as the student's own check: nothing
-about the grade's safety rests on it. What keeps grades honest is that no test runs in the
+Answer cells that break ``helpers.answer_rules`` are refused by the hook every notebook run
+shares (``helpers.student.execution``): grading, the student's check and the Validate button
+judge them alike. That guard is a friendly first check: nothing about the grade's safety rests
+on it. What keeps grades honest is that no test runs in the
 student's kernel, and the kernel runs in a sandbox.
 
 Interface:
-    refused_cell_source(source, problems) -> str
-    GradingExecute, GuardAnswerCells, RestoreDeletedTests, ClearHiddenTestCode,
+    GradingExecute, RestoreDeletedTests, ClearHiddenTestCode,
     StripTestTracebacks
 """
 
@@ -40,7 +37,6 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool
 
-from helpers.answer_rules import answer_cell_problems, protected_names
 from helpers.instructor import sandbox
 from helpers.instructor.judge import Judge, NotebookTests
 
@@ -67,10 +63,15 @@ class GradingExecute(Execute):
         with tempfile.TemporaryDirectory(prefix="backprop-kernel-") as scratch:
             self._scratch = Path(scratch)
             try:
-                return super().preprocess(nb, resources, km)
+                nb, resources = super().preprocess(nb, resources, km)
             finally:
                 if self._judge is not None:
                     self._judge.calls.client.stop_channels()
+        for cell in nb.cells:  # marked by the answer-cell guard, which ran at the start
+            if refused := cell.metadata.get("backprop", {}).get("refused"):
+                self.log.warning("Refused answer cell %s: %s",
+                                 cell.metadata["nbgrader"].get("grade_id"), "; ".join(refused))
+        return nb, resources
 
     def create_kernel_manager(self):
         if not self.sandbox:
@@ -97,31 +98,6 @@ class GradingExecute(Execute):
             client.start_channels(iopub=False, hb=False)
             self._judge = Judge(self._tests, client, self.timeout, alive=run_sync(self.km.is_alive))
         return self._judge
-
-
-def refused_cell_source(source: str, problems: list[str]) -> str:
-    """The code that replaces a refused answer cell: it raises, and keeps the student's code."""
-    reason = "; ".join(problems)
-    message = f"This answer cell was not run when grading: {reason}."
-    commented = "\n".join(f"# {line}" for line in source.splitlines())
-    return f"raise PermissionError({message!r})\n# Your code, as submitted:\n{commented}\n"
-
-
-class GuardAnswerCells(NbGraderPreprocessor):
-    """Replace answer cells that ``answer_cell_problems`` refuses, before the kernel runs."""
-
-    def preprocess(self, nb, resources):
-        protected = protected_names(nb.cells)
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not utils.is_solution(cell):
-                continue
-            problems = answer_cell_problems(cell.source, protected)
-            if problems:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
-                self.log.warning("Refusing answer cell %s: %s", grade_id, "; ".join(problems))
-                cell.source = refused_cell_source(cell.source, problems)
-                cell.metadata.setdefault("backprop", {})["refused"] = problems
-        return nb, resources
 
 
 class RestoreDeletedTests(OverwriteCells):

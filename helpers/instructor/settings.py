@@ -16,11 +16,6 @@ from helpers.student import execution
 
 COURSE_ID = "backprop"
 
-# Files never copied between course folders. Instructor-only folders never travel with an
-# assignment, and Python files a student hands in are not copied next to the notebooks at
-# grading time: a `numpy.py` there would be imported instead of NumPy.
-IGNORED_FILES = [".ipynb_checkpoints", "__pycache__", "feedback", ".git", "*.py", "*.pyc", "*.so",
-                 "*.pth"]
 
 
 def configure(c, root: str | os.PathLike, db_url: str | None = None, sandbox: bool = True) -> None:
@@ -31,27 +26,27 @@ def configure(c, root: str | os.PathLike, db_url: str | None = None, sandbox: bo
     c.CourseDirectory.root = root
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.db_url = db_url or "sqlite:///" + os.path.join(root, "gradebook.db")
-    c.CourseDirectory.ignore = list(IGNORED_FILES)
+    # Files never copied between course folders: the student's check leaves the same ones out.
+    c.CourseDirectory.ignore = list(execution.IGNORED_FILES)
 
     # What a student's stub looks like once the solution is cut out.
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-    # How a notebook runs: the same rules as the student's check and Validate button.
+    # How a notebook runs, answer-cell rules included: the same as the student's check and
+    # Validate button.
     execution.configure(c)
 
     # Test cells a student deleted are put back before grading.
     c.OverwriteCells.add_missing_cells = True
 
-    # Answer cells that replace what the tests rely on are refused before the kernel starts
-    # (helpers/answer_rules.py); nbgrader's own sanitizing steps come first, as by default.
+    # nbgrader's own sanitizing steps, with deleted tests put back wherever they were.
     c.Autograde.sanitize_preprocessors = [
         "nbgrader.preprocessors.ClearOutput",
         "nbgrader.preprocessors.DeduplicateIds",
         "nbgrader.preprocessors.OverwriteKernelspec",
         "helpers.instructor.preprocessors.RestoreDeletedTests",
         "nbgrader.preprocessors.CheckCellMetadata",
-        "helpers.instructor.preprocessors.GuardAnswerCells",
     ]
 
     # Student cells run in a sandboxed kernel, test cells in nbgrader's process

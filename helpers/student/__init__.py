@@ -35,7 +35,7 @@ Modules, one per command, and what they share:
     fill        fill(release, into) -> [FillResult]
     update      update(release, into, now=None) -> [FillResult]
     lab         lab_command(release, into, options=()) -> (argv, environment, course root)
-    check       check_notebook(path, timeout=CELL_TIMEOUT) -> NotebookCheck
+    check       check_notebook(path, release=None, timeout=CELL_TIMEOUT) -> NotebookCheck
     submit      submit(folder, release, student=None, out=None, now=None) -> Path
     notebooks   reading, validating and safely writing notebooks; run(), the one runner;
                 StudentError: a request that cannot be carried out

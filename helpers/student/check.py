@@ -2,7 +2,7 @@
 nbgrader does (``nbgrader.utils.determine_grade``), on copies in memory.
 
 Interface:
-    check_notebook(path, timeout=CELL_TIMEOUT) -> NotebookCheck
+    check_notebook(path, release=None, timeout=CELL_TIMEOUT) -> NotebookCheck
     grade_test_cell(cell, reply, problem) -> GradedTest
     notebooks_to_check(folder, names, release) -> [Path]
     report_checks(checks)
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +31,14 @@ from helpers.student.notebooks import (
     nbgrader_metadata,
     read_notebook,
     release_notebooks,
+    restore_locked_cells,
     run,
     shorten,
 )
 
-MESSAGE_LINES = 3
-PASS, FAIL, HIDDEN = "PASS", "FAIL", "hidden"
+MESSAGE_LINES = 4
+WRAP_WIDTH = 100  # characters per line of a failure's message
+PASS, FAIL, HIDDEN, REFUSED = "PASS", "FAIL", "hidden", "REFUSED"
 
 
 @dataclass(frozen=True)
@@ -55,14 +58,19 @@ class NotebookCheck:
     name: str
     tests: list[GradedTest] = field(default_factory=list)
     problem: str | None = None
+    refused: dict[str, list[str]] = field(default_factory=dict)  # answer cells, with reasons
 
     @property
     def passed(self) -> bool:
-        return self.problem is None and all(test.status != FAIL for test in self.tests)
+        return (self.problem is None and not self.refused
+                and all(test.status != FAIL for test in self.tests))
 
 
-def check_notebook(path: Path, timeout: float = CELL_TIMEOUT) -> NotebookCheck:
-    """Run the notebook at ``path`` in its folder, on a copy in memory, and grade its tests."""
+def check_notebook(path: Path, release: Path | None = None,
+                   timeout: float = CELL_TIMEOUT) -> NotebookCheck:
+    """Run the notebook at ``path`` in its folder, on a copy in memory, and grade its tests as
+    grading would: with the tests of the release notebook ``release`` (when given) in place of
+    edited or deleted ones, and the answer-cell rules applied."""
     if not path.exists():
         return NotebookCheck(
             path.stem, problem=f"{path.name} is not in {path.parent}: `make lab` restores it"
@@ -71,6 +79,8 @@ def check_notebook(path: Path, timeout: float = CELL_TIMEOUT) -> NotebookCheck:
         notebook = read_notebook(path)
     except NotebookProblem as problem:
         return NotebookCheck(path.stem, problem=f"{path.name} {problem}")
+    if release is not None:
+        restore_locked_cells(notebook, read_notebook(release))
     clear_outputs(notebook)
     replies, problem = run(notebook, path.parent, timeout)
     tests = [
@@ -78,7 +88,11 @@ def check_notebook(path: Path, timeout: float = CELL_TIMEOUT) -> NotebookCheck:
         for index, cell in enumerate(notebook.cells)
         if cell.cell_type == "code" and nbgrader_metadata(cell).get("grade")
     ]
-    return NotebookCheck(path.stem, tests, problem)
+    refused = {  # marked by the answer-cell guard, which ran before the first cell
+        nbgrader_metadata(cell).get("grade_id", "?"): cell.metadata["backprop"]["refused"]
+        for cell in notebook.cells if cell.get("metadata", {}).get("backprop", {}).get("refused")
+    }
+    return NotebookCheck(path.stem, tests, problem, refused)
 
 
 def grade_test_cell(cell, reply: dict | None, problem: str | None) -> GradedTest:
@@ -91,6 +105,10 @@ def grade_test_cell(cell, reply: dict | None, problem: str | None) -> GradedTest
     if reply is None and cell.execution_count is None:
         reason = f" ({problem})" if problem else ""
         return GradedTest(grade_id, points, FAIL, f"the cell did not run{reason}")
+    if problem:  # nbgrader gives no score to a notebook whose run broke off
+        return GradedTest(grade_id, points, FAIL,
+                          f"ran, but the notebook did not run through ({problem}): grading "
+                          "scores the whole notebook 0")
     if score == points:
         return GradedTest(grade_id, points, PASS)
     failure = failure_of(cell, reply or {}) or f"scored {score:g} of {points:g} points"
@@ -117,10 +135,14 @@ def failure_of(cell, reply: dict) -> str | None:
 
 
 def describe_error(name: str, value: str) -> str:
-    """The exception and the first lines of its message, without the traceback."""
-    lines = [shorten(line) for line in ANSI_ESCAPE.sub("", value).strip().splitlines()]
-    head = f"{name}: {lines[0]}" if lines else name
-    return "\n".join([head, *lines[1:MESSAGE_LINES]])
+    """The exception and its message, wrapped, without the traceback: the hint at the end of a
+    long message is what the student needs most."""
+    text = f"{name}: {ANSI_ESCAPE.sub('', value).strip()}".rstrip(": ")
+    lines = [wrapped for line in text.splitlines()
+             for wrapped in textwrap.wrap(line, WRAP_WIDTH) or [""]]
+    if len(lines) > MESSAGE_LINES:
+        lines = [*lines[:MESSAGE_LINES - 1], shorten(" ".join(lines[MESSAGE_LINES - 1:]))]
+    return "\n".join(lines)
 
 
 def notebooks_to_check(folder: Path, names: Sequence[str], release: Path) -> list[Path]:
@@ -154,6 +176,10 @@ def report_checks(checks: Sequence[NotebookCheck]) -> None:
         if check.problem:
             notes[len(rows)] = [check.problem]
             rows.append((check.name, "(notebook)", "", FAIL))
+        for grade_id, problems in check.refused.items():
+            reason = describe_error("Grading refuses this answer cell", "; ".join(problems))
+            notes[len(rows)] = reason.splitlines()
+            rows.append((check.name, f"{grade_id} (answer)", "", REFUSED))
         for test in check.tests:
             if test.message:
                 notes[len(rows)] = test.message.splitlines()
@@ -178,6 +204,7 @@ def summary_of(checks: Sequence[NotebookCheck]) -> str:
     passed = [test for test in visible if test.status == PASS]
     hidden_points = sum(test.points for test in tests if test.status == HIDDEN)
     broken = sum(1 for check in checks if check.problem)
+    refused = sum(len(check.refused) for check in checks)
     parts = [
         f"{len(passed)} of {len(visible)} tests passed "
         f"({sum(t.points for t in passed):g} of {sum(t.points for t in visible):g} points)"
@@ -186,6 +213,8 @@ def summary_of(checks: Sequence[NotebookCheck]) -> str:
         parts.append(f"hidden tests worth {hidden_points:g} points run when your work is graded")
     if broken:
         parts.append(f"{broken} notebook(s) could not be read or run through")
+    if refused:
+        parts.append(f"{refused} answer cell(s) refused by the answer-cell rules, as grading would")
     return "\n" + "; ".join(parts) + ".\nChecked the saved files: save your notebooks first."
 
 
@@ -195,7 +224,7 @@ def run_check(args: argparse.Namespace) -> int:
     progress = tqdm(paths, desc="checking", unit="notebook", file=sys.stderr)
     for path in progress:
         progress.set_postfix_str(path.stem)
-        checks.append(check_notebook(path, args.timeout))
+        checks.append(check_notebook(path, args.release / path.name, args.timeout))
     progress.close()
     report_checks(checks)
     return 0 if all(check.passed for check in checks) else 1

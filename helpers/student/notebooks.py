@@ -2,12 +2,13 @@
 
 Nothing here ever writes over a student's file except ``replace_file``, which ``update`` uses
 only after a backup. ``run`` is the one way the course runs a notebook outside JupyterLab (the
-student's check, and the project's tests): every cell, errors and all, as the grader does.
+student's check, and the project's tests): every cell, errors and all, under the grader's rules.
 
 Interface:
     parse_notebook(data) / read_notebook(path) -> NotebookNode (NotebookProblem says why not)
     release_notebooks(release) -> [Path]
     content_of(nb), locked_cells(nb), nbgrader_metadata(cell)
+    restore_locked_cells(nb, release_nb)
     student_copy(nb) -> bytes; kernel_language_info() -> dict
     write_new_file(path, data), replace_file(path, data), make_folder(folder)
     run(nb, folder, timeout=CELL_TIMEOUT, *, env=None) -> problem or None
@@ -22,6 +23,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import warnings
@@ -30,7 +32,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from helpers.student.execution import CELL_TIMEOUT, unguessable_tag
+from helpers.student.execution import CELL_TIMEOUT, IGNORED_FILES, client_options
 
 ASSIGNMENT = "backprop"
 RELEASE = Path("release") / ASSIGNMENT
@@ -182,6 +184,29 @@ def replace_file(path: Path, data: bytes) -> None:
         os.replace(temporary, path)
 
 
+def restore_locked_cells(notebook, release) -> None:
+    """Put the release's read-only cells (set-up, instructions, tests) back into ``notebook``,
+    as grading does from its gradebook: an edited one gets the release's code again, and a
+    deleted test cell comes back after the nearest earlier cell still there."""
+    order = [nbgrader_metadata(cell)["grade_id"] for cell in release.cells
+             if nbgrader_metadata(cell).get("grade_id")]
+    for original in release.cells:
+        grade_id = nbgrader_metadata(original).get("grade_id")
+        if not grade_id or nbgrader_metadata(original).get("solution"):
+            continue
+        present = {nbgrader_metadata(c).get("grade_id"): i for i, c in enumerate(notebook.cells)}
+        if grade_id in present:
+            cell = notebook.cells[present[grade_id]]
+            cell.cell_type, cell.source = original.cell_type, original.source
+            cell.metadata["nbgrader"] = copy.deepcopy(original.metadata["nbgrader"])
+        elif nbgrader_metadata(original).get("grade"):
+            earlier = [present[g] for g in order[: order.index(grade_id)] if g in present]
+            restored = copy.deepcopy(original)
+            if restored.cell_type == "code":
+                restored.outputs, restored.execution_count = [], None
+            notebook.cells.insert(max(earlier) + 1 if earlier else 0, restored)
+
+
 def clear_outputs(notebook) -> None:
     """Saved outputs must not pass for results of this run."""
     for cell in notebook.cells:
@@ -193,11 +218,20 @@ def clear_outputs(notebook) -> None:
 def run(
     notebook, folder: Path, timeout: float = CELL_TIMEOUT, *, env: dict[str, str] | None = None
 ) -> tuple[dict[int, dict], str | None]:
-    """Run every cell of ``notebook`` (in memory) in ``folder``, errors and all, as the grader
-    does; return each cell's execute reply and what stopped the run early, if anything.
+    """Run every cell of ``notebook`` (in memory) beside a copy of ``folder``'s files, errors
+    and all, under the rules grading applies (``helpers.student.execution``); return each
+    cell's execute reply and what stopped the run early, if anything.
 
     ``env``: the kernel's environment (default: this process's, with no plot windows).
     """
+    with tempfile.TemporaryDirectory(prefix="backprop-run-") as scratch:
+        # as when graded: the folder's files without the ones grading leaves out (numpy.py)
+        copy = Path(scratch) / folder.name
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(*IGNORED_FILES))
+        return _run_in(notebook, copy, timeout, env)
+
+
+def _run_in(notebook, folder: Path, timeout: float, env: dict[str, str] | None):
     replies: dict[int, dict] = {}
 
     def remember(cell, cell_index: int, execute_reply: dict | None) -> None:
@@ -214,18 +248,15 @@ def run(
 
     client = NotebookClient(
         notebook,
-        timeout=timeout,
         allow_errors=True,
-        # the rules of helpers.student.execution, which grading applies too
-        interrupt_on_timeout=True,
         error_on_timeout={
             "ename": TIMEOUT_ERROR,
             "evalue": f"the cell did not finish within {timeout:g} s",
             "traceback": [],
         },
-        skip_cells_with_tag=unguessable_tag(),
         on_cell_executed=remember,
         resources={"metadata": {"path": str(folder)}},
+        **client_options(timeout),  # the rules grading applies too
     )
     try:
         # the kernel's own log lines (not the notebook's output) would only clutter the report

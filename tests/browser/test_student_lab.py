@@ -31,6 +31,10 @@ WRONG_LOSS = '''def compute_loss(HL, Y):
     """Forgot to take the mean over the m images."""
     return float(-np.sum(Y * np.log(np.clip(HL, 1e-12, 1.0))))'''
 
+SCIPY_LOSS = '''def compute_loss(HL, Y):
+    from scipy.special import xlogy
+    return float(-np.sum(xlogy(Y, HL)) / Y.shape[1])'''
+
 
 # Execution prompts of the notebook in front: "[ ]:" not run, "[*]:" running, "[3]:" ran.
 PROMPTS = r"""[...document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')
@@ -130,6 +134,29 @@ def test_a_typical_wrong_answer_shows_its_hint_first(page, lab, screenshots):
     )
     assert lines[1].lstrip().startswith("line 3: assert_scalar_close(")
     assert "helpers" not in text
+
+
+def test_an_answer_grading_would_refuse_is_refused_when_run(page, lab, screenshots):
+    """The set-up cell installs the answer-cell rules in the kernel: JupyterLab sends each
+    cell's metadata with its code, so the kernel knows the answer cell and refuses it."""
+    open_notebook(page, lab, "01_loss.ipynb")
+    answer = page.locator(f"{NOTEBOOK} .jp-CodeCell", has_text="YOUR CODE HERE").first
+    answer.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(SCIPY_LOSS)
+    run_all(page)
+    refused = cell_with_text(page, "AnswerRefused")
+    refused.wait_for(timeout=60_000)
+    refused.scroll_into_view_if_needed()
+    refused.screenshot(path=screenshots / "01_loss-refused-answer.png")
+    text = " ".join(refused.locator(ERROR_OUTPUT).inner_text().split())
+    assert text.startswith("AnswerRefused: Grading refuses this answer cell, so none of it ran: "
+                           "it imports scipy.special: answers may import only numpy"), text
+    assert "scipy" in refused.locator(".cm-content").inner_text()  # the student's code is kept
+    # its test then fails as in grading: the function was never defined
+    failed = cell_with_text(page, "NameError")
+    failed.first.wait_for(timeout=60_000)
+    page.screenshot(path=screenshots / "01_loss-refused-answer-page.png")
 
 
 def test_notebook_7_with_notebook_6_unfinished_says_so_in_one_line(page, lab, screenshots):

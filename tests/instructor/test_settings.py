@@ -42,4 +42,4 @@ def test_the_course_config_file_and_a_course_elsewhere_get_the_same_settings(tmp
         config.Execute.skip_cells_with_tag = "random"
     assert copied == built
     assert built.CourseDirectory.db_url == f"sqlite:///{tmp_path / 'gradebook.db'}"
-    assert "GuardAnswerCells" in built.Autograde.sanitize_preprocessors[-1]
+    assert "GradingExecute" in built.Autograde.autograde_preprocessors[0]
