@@ -10,9 +10,13 @@ One concept each:
     gradcheck     numerical gradients by centred differences, and the random cases the
                   visible tests, the hidden tests and the project's tests all draw
     plots         loss curves, digit grids, confusion matrices that display in JupyterLab
-    checks        assertions with messages that say what is wrong (shape first, then values)
+    checks        assertions with messages that say what is wrong (shape first, then values,
+                  then the exercise's named slips)
+    stand_ins     earlier notebooks' steps by differences, so each visible test judges its own
+                  exercise alone
     answers       a later notebook loads the student's earlier answers
-    answer_rules  what an answer cell may do (imports, attributes); grading refuses the rest
+    answer_rules  what an answer cell may do (imports, attributes); every run refuses the rest
+    kernel_setup  what each notebook's set-up cell switches on in the kernel
     student/      the student's commands, one module each: fill or update notebooks/, open the
                   lab, check, submit; how a notebook runs (execution), for the check, the
                   Validate button and grading alike (the lab's settings: lab_config/)

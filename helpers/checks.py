@@ -1,17 +1,20 @@
 """Assertions for the notebooks' tests, with messages that say what is wrong and why it might be.
 
 A failed check names the array, then compares shapes (expected first), then reports the largest
-error and where it is, then adds a hint when the mistake looks like a common one (a missing
-``1/m``, a missing ``keepdims=True``, a transpose, a flipped sign).
+error and where it is (a single number is reported as a number), then adds a hint when the
+mistake looks like a common one (a missing ``1/m``, a missing ``keepdims=True``, a transpose, a
+flipped sign). A test names the slips of its own exercise with ``slips``: a hint, and what that
+mistake would give; an answer that gives exactly that gets the hint.
 
 In a notebook, a failed check shows its message first and then only the lines of the test
 cell that led to it, not the frames inside this module (``CheckFailed``).
 
 Interface:
-    assert_close(name, got, expected, *, m=None, rtol=1e-6, atol=1e-9)
-    assert_scalar_close(name, got, expected, *, m=None, rtol=1e-6, atol=1e-9)
-    assert_gradient(name, analytic, numeric, *, tolerance=1e-7)
+    assert_close(name, got, expected, *, m=None, slips=None, rtol=1e-6, atol=1e-9)
+    assert_scalar_close(name, got, expected, *, m=None, slips=None, rtol=1e-6, atol=1e-9)
+    assert_gradient(name, analytic, numeric, *, m=None, slips=None, tolerance=1e-7)
     assert_finite(name, got)
+    assert_printed_number(name, printed, expected)   any honest rendering of a printed number
     replaced(namespace, **stand_ins)   context manager: names swapped for the block's duration
     route_warnings_to_stdout()
     CheckFailed: the AssertionError every check raises
@@ -20,6 +23,7 @@ Interface:
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import sysconfig
 import traceback
@@ -114,12 +118,21 @@ def _value_hint(got: np.ndarray, expected: np.ndarray, m: int | None) -> str:
     return ""
 
 
-def _same_shape_and_finite(name: str, got, expected) -> tuple[np.ndarray, np.ndarray]:
+def _slip_hint(got: np.ndarray, slips: dict | None) -> str:
+    """The hint of the named slip whose result ``got`` is, if any."""
+    for hint, value in (slips or {}).items():
+        value = np.asarray(value, dtype=float)
+        if got.shape == value.shape and np.allclose(got, value, rtol=1e-6, atol=1e-9):
+            return hint
+    return ""
+
+
+def _same_shape_and_finite(name: str, got, expected, slips=None) -> tuple[np.ndarray, np.ndarray]:
     """Both as arrays, after checking the shape (with a hint) and that ``got`` is finite."""
     # float copies: booleans (masks) cannot be subtracted
     got, expected = _as_array(name, got).astype(float), np.asarray(expected, dtype=float)
     if got.shape != expected.shape:
-        hint = _shape_hint(got.shape, expected.shape)
+        hint = _slip_hint(got, slips) or _shape_hint(got.shape, expected.shape)
         raise CheckFailed(
             f"{name}: expected shape {expected.shape}, got {got.shape}"
             + (f"; {hint}" if hint else "")
@@ -128,7 +141,8 @@ def _same_shape_and_finite(name: str, got, expected) -> tuple[np.ndarray, np.nda
     return got, expected
 
 
-def assert_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, atol=1e-9):
+def assert_close(name: str, got, expected, *, m: int | None = None, slips: dict | None = None,
+                 rtol=1e-6, atol=1e-9):
     """Check an array against the expected one and explain the first difference found.
 
     Args:
@@ -136,14 +150,18 @@ def assert_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, a
         got: the student's array.
         expected: the expected array.
         m: the number of examples, when the array carries a ``1/m`` (for the hint).
+        slips: ``{hint: what that mistake gives}`` for the exercise's typical slips.
         rtol, atol: tolerances as in ``numpy.allclose``.
     """
-    got, expected = _same_shape_and_finite(name, got, expected)
+    got, expected = _same_shape_and_finite(name, got, expected, slips)
     error = np.abs(got - expected)
     bad = error > atol + rtol * np.abs(expected)
     if np.any(bad):
+        hint = _slip_hint(got, slips) or _value_hint(got, expected, m)
+        if got.ndim == 0:
+            raise CheckFailed(f"{name}: expected {float(expected):.6g}, got {float(got):.6g}"
+                              + (f"; {hint}" if hint else ""))
         where = np.unravel_index(np.argmax(np.where(bad, error, -1)), error.shape)
-        hint = _value_hint(got, expected, m)
         raise CheckFailed(
             f"{name}: {np.count_nonzero(bad)} of {got.size} entries differ; the largest error is "
             f"{error[where]:.3g} at index {list(map(int, where))} (expected {expected[where]:.6g}, "
@@ -151,10 +169,12 @@ def assert_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, a
         )
 
 
-def assert_scalar_close(name: str, got, expected, *, m: int | None = None, rtol=1e-6, atol=1e-9):
+def assert_scalar_close(name: str, got, expected, *, m: int | None = None,
+                        slips: dict | None = None, rtol=1e-6, atol=1e-9):
     """Check a number (e.g. the loss) and say if it came back as an array instead.
 
-    ``m``, the number of examples, lets the message spot a missing or doubled ``1/m``.
+    ``m``, the number of examples, lets the message spot a missing or doubled ``1/m``;
+    ``slips`` as for ``assert_close``.
     """
     if np.ndim(_as_array(name, got)) != 0:
         raise CheckFailed(
@@ -164,21 +184,23 @@ def assert_scalar_close(name: str, got, expected, *, m: int | None = None, rtol=
     got, expected = float(got), float(expected)
     assert_finite(name, got)
     if abs(got - expected) > atol + rtol * abs(expected):
-        hint = _value_hint(np.array(got), np.array(expected), m)
+        hint = _slip_hint(np.array(got), slips) or _value_hint(np.array(got), np.array(expected), m)
         raise CheckFailed(
             f"{name}: expected {expected:.6g}, got {got:.6g}" + (f"; {hint}" if hint else "")
         )
 
 
-def assert_gradient(name: str, analytic, numeric, *, m: int | None = None, tolerance=1e-7):
+def assert_gradient(name: str, analytic, numeric, *, m: int | None = None,
+                    slips: dict | None = None, tolerance=1e-7):
     """Check a backward pass's gradient against a numerical one (from ``helpers.gradcheck``).
 
-    ``m``, the number of examples, lets the message spot a missing or doubled ``1/m``.
+    ``m``, the number of examples, lets the message spot a missing or doubled ``1/m``;
+    ``slips`` as for ``assert_close``.
     """
-    analytic, numeric = _same_shape_and_finite(name, analytic, numeric)
+    analytic, numeric = _same_shape_and_finite(name, analytic, numeric, slips)
     error = rel_error(analytic, numeric)
     if error > tolerance:
-        assert_close(name, analytic, numeric, m=m, rtol=tolerance, atol=tolerance)
+        assert_close(name, analytic, numeric, m=m, slips=slips, rtol=tolerance, atol=tolerance)
         raise CheckFailed(f"{name}: relative error {error:.2e} against the numerical gradient")
 
 
@@ -211,3 +233,41 @@ def assert_finite(name: str, got) -> None:
         raise CheckFailed(
             f"{name} holds {nan} nan and {inf} inf values: a log or division of 0 somewhere?"
         )
+
+
+# A number as printed: digits with an optional exponent, then an optional per cent sign.
+PRINTED_NUMBER = re.compile(r"(\d+(?:\.(\d*))?|\.(\d+))(?:[eE]([-+]?\d+))?(\s*%)?")
+
+
+def printed_numbers(text: str) -> list[tuple[float, float, bool]]:
+    """Each number in ``text`` as ``(value, half of its last digit, followed by %)``."""
+    numbers = []
+    for match in PRINTED_NUMBER.finditer(text):
+        decimals = len(match.group(2) or match.group(3) or "")
+        exponent = int(match.group(4) or 0)
+        value = float(match.group(1)) * 10.0**exponent
+        numbers.append((value, 0.5 * 10.0 ** (exponent - decimals), bool(match.group(5))))
+    return numbers
+
+
+def assert_printed_number(name: str, printed: str, expected: float) -> None:
+    """Check that ``printed`` (what a function printed) shows the fraction ``expected`` honestly:
+    exactly, or rounded to the digits shown with at least 2 decimals (``0.087`` for
+    ``0.0869565``), or as a percentage with a % sign (``8.7%``, ``9%``)."""
+    percentages = []
+    for value, half, percent in printed_numbers(printed):
+        target, precision = (100 * expected, half / 100) if percent else (expected, half)
+        if abs(value - target) <= 1e-9 * max(1.0, abs(target)):
+            return
+        if precision <= 0.005 + 1e-12 and abs(value - target) <= half * (1 + 1e-9):
+            return
+        if not percent and half <= 0.5 + 1e-12 and abs(value - 100 * expected) <= half * (1 + 1e-9):
+            percentages.append(value)
+    shown = printed.strip()
+    if percentages:
+        raise CheckFailed(
+            f"{name}: printed {percentages[0]:g}, which is the {name} as a percentage: print the "
+            f"fraction ({expected:.3f}) or add a % sign ({100 * expected:.1f}%)")
+    raise CheckFailed(
+        f"{name}: expected {expected:.6g} (e.g. {expected:.3f} or {100 * expected:.1f}%), "
+        + (f"printed {shown!r}" if shown else "nothing was printed"))

@@ -14,8 +14,10 @@ Random cases (every ReLU pre-activation at least 1e-3 from its kink, where centr
 straddle it), and the course's backward steps computed numerically:
     random_network(rng, dimensions, m=4, output="softmax") -> (parameters, X, Y)
     random_layer(rng, n_prev, n, m, activation)            -> (dH, memory)
+    random_backward_case(rng, dimensions, m=3, output)     -> (HL, Y, memories, G): dZ_L = G
     numerical_activation_backward(dH, Z, activation)       -> dZ
     numerical_layer_backward(dH, memory, activation)       -> (dH_prev, dW, db)
+                                     (activation None: the affine map alone, dH is dZ)
     numerical_network_gradients(parameters, X, loss_of_output, output, on="HL")
                                                      -> {"dW1": ..., "db1": ..., "dH0": ...}
 """
@@ -149,6 +151,20 @@ def random_network(rng: np.random.Generator, dimensions: list[int], m: int = 4, 
     return parameters, X, Y
 
 
+def random_backward_case(rng: np.random.Generator, dimensions: list[int], m: int = 3,
+                         output="softmax"):
+    """A network's forward pass and targets that make ``L_layer_backward`` backpropagate an
+    arbitrary ``dZ_L = G``: it only ever uses ``HL - Y``, so ``Y = HL - G`` does it.
+
+    Returns:
+        ``(HL, Y, memories, G)``.
+    """
+    parameters, X, _ = random_network(rng, dimensions, m, output)
+    G = rng.standard_normal((dimensions[-1], m))
+    HL, memories = L_layer_forward(X, parameters, output=output)
+    return HL, HL - G, memories, G
+
+
 def random_layer(rng: np.random.Generator, n_prev: int, n: int, m: int, activation="relu"):
     """An upstream gradient and a layer memory, with every ``Z`` at least 1e-3 from 0.
 
@@ -170,16 +186,20 @@ def numerical_activation_backward(dH: np.ndarray, Z: np.ndarray, activation: str
     return numerical_gradient_array(lambda: g(Z)[0], Z, dH)
 
 
-def numerical_layer_backward(dH: np.ndarray, memory, activation: str):
+def numerical_layer_backward(dH: np.ndarray, memory, activation: str | None):
     """``(dH_prev, dW, db)`` by centred differences, in the course's convention.
 
     ``dW`` and ``db`` carry the ``1/m`` of the averaged loss; ``dH_prev`` is per example.
+    ``activation=None`` differentiates ``Z = W H_prev + b`` alone: then ``dH`` is ``dZ``, as at
+    the output layer, where ``dZ = HL - Y``.
     """
     (H_prev, W, b), _ = memory
     H_prev, W, b = H_prev.astype(float), W.astype(float), b.astype(float)
     m = H_prev.shape[1]
 
     def output():
+        if activation is None:
+            return linear_forward(H_prev, W, b)[0]
         return layer_forward(H_prev, W, b, activation)[0]
 
     return (

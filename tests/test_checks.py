@@ -17,6 +17,7 @@ from helpers.checks import (
     assert_close,
     assert_finite,
     assert_gradient,
+    assert_printed_number,
     assert_scalar_close,
     replaced,
     route_warnings_to_stdout,
@@ -278,3 +279,52 @@ def test_warnings_go_to_stdout_not_stderr(capsys, monkeypatch):
     out, err = capsys.readouterr()
     assert err == ""
     assert "UserWarning: harmless but visible" in out
+
+
+# ---------------------------------------------------------------- named slips, numbers
+
+
+def test_a_named_slip_gets_its_hint_before_the_generic_ones(rng):
+    expected = rng.standard_normal((3, 4))
+    slips = {"took the mask from dH": expected * 2, "unrelated": expected + 1}
+    message = failure(assert_close, "dZ", expected * 2, expected, m=2, slips=slips)
+    assert message.endswith("; took the mask from dH")
+    # a slip that changes the shape is named instead of the shape's generic hint
+    slips = {"argmax along the wrong axis": np.arange(10)}
+    message = failure(assert_close, "p", np.arange(10), np.arange(8), slips=slips)
+    assert message == "p: expected shape (8,), got (10,); argmax along the wrong axis"
+    # an answer that is not the slip gets no slip hint
+    assert "mask" not in failure(assert_close, "dZ", expected * 3, expected,
+                                 slips={"took the mask from dH": expected * 2})
+
+
+def test_a_number_is_reported_as_a_number():
+    message = failure(assert_close, "loss", np.float64(6.0), 2.0, m=3)
+    assert message == ("loss: expected 2, got 6; it is m = 3 times too large: the mean needs a "
+                       "factor 1/m")
+    assert "entries" not in message and "index" not in message
+
+
+@pytest.mark.parametrize("printed", [
+    "Accuracy: 0.08695652173913043", "Accuracy: 0.087", "Accuracy: 0.09", "accuracy 8.7%",
+    "Accuracy: 9 %", "Accuracy: 8.696e-02", "Accuracy:\n0.0870",
+])
+def test_any_honest_rendering_of_a_printed_number_is_accepted(printed):
+    assert_printed_number("accuracy", printed, 2 / 23)
+
+
+@pytest.mark.parametrize("printed, words", [
+    ("Accuracy: 0.1", "expected 0.0869565 (e.g. 0.087 or 8.7%), printed 'Accuracy: 0.1'"),
+    ("Accuracy: 0.0869", "printed 'Accuracy: 0.0869'"),  # cut, not rounded
+    ("", "nothing was printed"),
+    ("Accuracy: 8.7", "printed 8.7, which is the accuracy as a percentage: print the fraction "
+                      "(0.087) or add a % sign (8.7%)"),
+])
+def test_a_wrong_printed_number_says_what_was_expected(printed, words):
+    assert words in failure(assert_printed_number, "accuracy", printed, 2 / 23)
+
+
+def test_an_exact_printed_number_needs_no_decimals():
+    assert_printed_number("accuracy", "Accuracy: 0.5", 0.5)
+    assert_printed_number("accuracy", "Accuracy: 1", 1.0)
+    assert_printed_number("accuracy", "Accuracy: 50%", 0.5)

@@ -94,6 +94,8 @@ class Sample:
     failing: list[str] = field(default_factory=list)
     # notebooks scored 0 as a whole (missing, unreadable, kernel died)
     zero_notebooks: list[str] = field(default_factory=list)
+    # words the student's check must show, together, in a failing visible test's message
+    hints: list[str] = field(default_factory=list)
 
 
 def load_catalogue(path: Path = CATALOGUE) -> list[Sample]:

@@ -25,8 +25,8 @@ from helpers.instructor.samples import solution_code, solved_notebook
 from project import NOTEBOOKS, PROJECT, RELEASE, code_lines_of, line_pairs, secret_snippets
 
 STUDENT_MODULES = [
-    "__init__", "answer_rules", "answers", "checks", "data", "forward", "gradcheck", "labels",
-    "plots", "training",
+    "__init__", "answer_rules", "answers", "checks", "data", "forward", "gradcheck", "kernel_setup",
+    "labels", "plots", "stand_ins", "training",
 ]  # fmt: skip
 COMMANDS = [
     "__init__", "__main__", "check", "execution", "fill", "lab", "notebooks", "submit", "update"
@@ -118,7 +118,7 @@ def test_the_students_commands_run_from_the_kit(tmp_path):
     nbformat.write(solved_notebook("01_loss", PROJECT), kit / "notebooks" / "01_loss.ipynb")
     check = student_command(kit, "check", "01_loss")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "2 of 2 tests passed (4 of 4 points)" in check.stdout
+    assert "3 of 3 tests passed (4 of 4 points)" in check.stdout
     failing = student_command(kit, "check", "02_activation_backward")
     assert failing.returncode == 1 and "NotImplementedError" in failing.stdout
     submit = student_command(kit, "submit", "--student", "alice")

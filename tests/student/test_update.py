@@ -18,7 +18,7 @@ from student_tools import (
 )
 
 
-def newer_release(release: Path, name: str, grade_id: str = "test_compute_loss_values") -> str:
+def newer_release(release: Path, name: str, grade_id: str = "test_compute_loss_softmax") -> str:
     """Change a test of the release, as a newer release would; return the new test's source."""
     source = "assert compute_loss(np.full((10, 1), 0.1), np.eye(10)[:, [0]]) > 0\n"
     edit_cell(release / name, grade_id, source)
@@ -40,7 +40,7 @@ def test_update_replaces_a_notebook_the_student_never_edited(filled, release, ca
     assert code == 0
     assert "updated: you had not edited it" in lines_about(out, "01_loss.ipynb")[0]
     assert cell_sources(filled / "01_loss.ipynb") == cell_sources(release / "01_loss.ipynb")
-    assert cell_sources(filled / "01_loss.ipynb")["test_compute_loss_values"] == new_test
+    assert cell_sources(filled / "01_loss.ipynb")["test_compute_loss_softmax"] == new_test
     assert not (filled / "backup").exists()
     # the other notebooks were up to date: not even rewritten
     for name in NAMES[1:]:
@@ -61,7 +61,7 @@ def test_update_keeps_the_students_answers_and_backs_up_their_file(filled, relea
     assert update.update(release, filled, now=now)[0].status == "updated"
     sources = cell_sources(path)
     assert sources["compute_loss"] == answer
-    assert sources["test_compute_loss_values"] == new_test
+    assert sources["test_compute_loss_softmax"] == new_test
     assert "print('my own experiment')" not in sources.values()
     backup = filled / "backup" / "01_loss.20261124T093000Z.ipynb"
     assert backup.read_bytes() == mine  # nothing of the student's is lost
