@@ -36,11 +36,10 @@ Interface:
 from __future__ import annotations
 
 import ast
+import json
 import os
 
-import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
-from nbgrader import utils
 
 ALLOWED_IMPORTS = frozenset(
     {
@@ -172,13 +171,20 @@ def _import_problem(module: str) -> str:
             f"library, {allowed} (NumPy has all an answer needs, e.g. np.log, np.where)")
 
 
+def is_answer_cell(cell) -> bool:
+    """A cell nbgrader marks as the student's solution (as ``nbgrader.utils.is_solution``,
+    which the kernel does not import: nbgrader takes seconds to import)."""
+    return bool((cell.get("metadata") or {}).get("nbgrader", {}).get("solution", False))
+
+
 def protected_names(cells) -> frozenset[str]:
-    """Names that the notebook's read-only code cells import."""
+    """Names that the notebook's read-only code cells import (``cells``: nbformat cells, or
+    cells as read from the JSON file)."""
     names = set()
     for cell in cells:
-        if cell.cell_type != "code" or utils.is_solution(cell):
+        if cell["cell_type"] != "code" or is_answer_cell(cell):
             continue
-        tree = _parse(TransformerManager().transform_cell(cell.source))
+        tree = _parse(TransformerManager().transform_cell("".join(cell["source"])))
         for node in ast.walk(tree) if tree else ():
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names |= {_bound_name(alias) for alias in node.names}
@@ -222,7 +228,7 @@ def guard_answer_cells(notebook, **_) -> dict[str, list[str]]:
     protected = protected_names(notebook.cells)
     refused = {}
     for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code" or not utils.is_solution(cell):
+        if cell.cell_type != "code" or not is_answer_cell(cell):
             continue
         problems = answer_cell_problems(cell.source, protected)
         if problems:
@@ -271,7 +277,8 @@ class _KernelGuard:
         if self._protected is None:
             path = os.environ.get("JPY_SESSION_NAME", "")
             try:
-                self._protected = protected_names(nbformat.read(path, as_version=4).cells)
+                with open(path, encoding="utf-8") as file:
+                    self._protected = protected_names(json.load(file)["cells"])
             except Exception:  # no file, or not a notebook: the names every notebook has
                 self._protected = ALWAYS_PROTECTED
         return self._protected

@@ -32,10 +32,9 @@ import linecache
 from collections.abc import Callable
 from pathlib import Path
 
-import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
-from helpers.answer_rules import guard_answer_cells
+from helpers.answer_rules import answer_cell_problems, is_answer_cell, protected_names
 from helpers.checks import headline
 
 
@@ -110,13 +109,13 @@ def _run_answer_cells(path: Path) -> tuple[dict, str | None]:
             for c in cells
             if c["cell_type"] == "code" and _is_answer_or_setup(c)
         ]
-        joined = [{**c, "source": "".join(c["source"])} for c in cells]
-        refused = guard_answer_cells(nbformat.from_dict({"cells": joined}))
+        protected = protected_names(cells)
+        refused = [problem for c in cells if c["cell_type"] == "code" and is_answer_cell(c)
+                   for problem in answer_cell_problems("".join(c["source"]), protected)]
     except (AttributeError, KeyError, TypeError) as error:
         return namespace, f"{path.name} is not a valid notebook ({type(error).__name__}: {error})"
     if refused:  # as when graded: that notebook's functions are not there
-        reasons = "; ".join(problem for problems in refused.values() for problem in problems)
-        return namespace, f"grading refuses an answer cell of {path.name}: {reasons}"
+        return namespace, f"grading refuses an answer cell of {path.name}: {'; '.join(refused)}"
     for number, source in enumerate(sources, start=1):
         try:
             code = _without_magics(source)
@@ -135,8 +134,7 @@ def _remember_source(path: Path, number: int, code: str) -> str:
 
 
 def _is_answer_or_setup(cell: dict) -> bool:
-    metadata = cell.get("metadata") or {}
-    return bool(metadata.get("nbgrader", {}).get("solution")) or "setup" in metadata.get("tags", [])
+    return is_answer_cell(cell) or "setup" in (cell.get("metadata") or {}).get("tags", [])
 
 
 def _without_magics(source: str) -> str:
