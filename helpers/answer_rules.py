@@ -29,6 +29,7 @@ Interface:
     refused_cell_source(source, problems) -> the code that runs instead of a refused cell
     AnswerRefused: the PermissionError that code raises
     guard_answer_cells(notebook) -> {grade_id: problems} of the cells it replaced
+    refused_cells(notebook) -> the same, read back from the cells the guard marked
     install_in_kernel(shell=None)
     ALLOWED_IMPORTS
 """
@@ -226,16 +227,24 @@ def guard_answer_cells(notebook, **_) -> dict[str, list[str]]:
     and mark it (metadata ``backprop.refused``). Returns the reasons by grade id. Its
     signature is that of nbclient's ``on_notebook_start`` hook."""
     protected = protected_names(notebook.cells)
-    refused = {}
-    for index, cell in enumerate(notebook.cells):
+    for cell in notebook.cells:
         if cell.cell_type != "code" or not is_answer_cell(cell):
             continue
         problems = answer_cell_problems(cell.source, protected)
         if problems:
-            refused[cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")] = problems
             cell.source = refused_cell_source(cell.source, problems)
             cell.metadata.setdefault("backprop", {})["refused"] = problems
-    return refused
+    return refused_cells(notebook)
+
+
+def refused_cells(notebook) -> dict[str, list[str]]:
+    """The reasons, by grade id, of the answer cells ``guard_answer_cells`` replaced in
+    ``notebook`` (nbclient drops what its hook returns, so the cells carry the mark)."""
+    return {
+        cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}"): refused
+        for index, cell in enumerate(notebook.cells)
+        if (refused := cell.metadata.get("backprop", {}).get("refused"))
+    }
 
 
 def install_in_kernel(shell=None) -> None:
@@ -260,10 +269,10 @@ class _KernelGuard:
         self._protected = None
 
     def __call__(self, lines: list[str]) -> list[str]:
+        # an execute request carries the cell's metadata, as a cell does
         parent = self.shell.kernel.get_parent() or {}
-        is_answer = (parent.get("header", {}).get("msg_type") == "execute_request"
-                     and (parent.get("metadata") or {}).get("nbgrader", {}).get("solution"))
-        if not is_answer:
+        if parent.get("header", {}).get("msg_type") != "execute_request" \
+                or not is_answer_cell(parent):
             return lines
         source = "".join(lines)
         problems = answer_cell_problems(source, self.protected())

@@ -159,8 +159,7 @@ def assert_close(name: str, got, expected, *, m: int | None = None, slips: dict 
     if np.any(bad):
         hint = _slip_hint(got, slips) or _value_hint(got, expected, m)
         if got.ndim == 0:
-            raise CheckFailed(f"{name}: expected {float(expected):.6g}, got {float(got):.6g}"
-                              + (f"; {hint}" if hint else ""))
+            raise _numbers_differ(name, float(got), float(expected), hint)
         where = np.unravel_index(np.argmax(np.where(bad, error, -1)), error.shape)
         raise CheckFailed(
             f"{name}: {np.count_nonzero(bad)} of {got.size} entries differ; the largest error is "
@@ -185,9 +184,12 @@ def assert_scalar_close(name: str, got, expected, *, m: int | None = None,
     assert_finite(name, got)
     if abs(got - expected) > atol + rtol * abs(expected):
         hint = _slip_hint(np.array(got), slips) or _value_hint(np.array(got), np.array(expected), m)
-        raise CheckFailed(
-            f"{name}: expected {expected:.6g}, got {got:.6g}" + (f"; {hint}" if hint else "")
-        )
+        raise _numbers_differ(name, got, expected, hint)
+
+
+def _numbers_differ(name: str, got: float, expected: float, hint: str) -> CheckFailed:
+    return CheckFailed(f"{name}: expected {expected:.6g}, got {got:.6g}"
+                       + (f"; {hint}" if hint else ""))
 
 
 def assert_gradient(name: str, analytic, numeric, *, m: int | None = None,

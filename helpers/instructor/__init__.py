@@ -11,9 +11,9 @@ kernel_agent    grading kernel (sent as text) the kernel's half of those calls; 
 sandbox         instructor's shell -> bwrap   starts each grading kernel in a bubblewrap sandbox
 settings        nbgrader's process            the course's nbgrader settings for a course root
                                               (nbgrader_config.py and Course apply them)
-preprocessors   nbgrader's process            GradingExecute, GuardAnswerCells,
-                                              RestoreDeletedTests, ClearHiddenTestCode,
-                                              StripTestTracebacks (named in settings)
+preprocessors   nbgrader's process            GradingExecute, RestoreDeletedTests,
+                                              ClearHiddenTestCode, StripTestTracebacks (named
+                                              in settings)
 course          instructor's shell, workers   a course folder graded through nbgrader's API
 grade_class     instructor's shell            autograde a whole class on every core
 supervise       instructor's shell            worker processes with a time limit per task that

@@ -17,12 +17,11 @@
 Answer cells that break ``helpers.answer_rules`` are refused by the hook every notebook run
 shares (``helpers.student.execution``): grading, the student's check and the Validate button
 judge them alike. That guard is a friendly first check: nothing about the grade's safety rests
-on it. What keeps grades honest is that no test runs in the
-student's kernel, and the kernel runs in a sandbox.
+on it. What keeps grades honest is that no test runs in the student's kernel, and the kernel
+runs in a sandbox.
 
 Interface:
-    GradingExecute, RestoreDeletedTests, ClearHiddenTestCode,
-    StripTestTracebacks
+    GradingExecute, RestoreDeletedTests, ClearHiddenTestCode, StripTestTracebacks
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool
 
+from helpers.answer_rules import refused_cells
 from helpers.instructor import sandbox
 from helpers.instructor.judge import Judge, NotebookTests
 
@@ -67,10 +67,8 @@ class GradingExecute(Execute):
             finally:
                 if self._judge is not None:
                     self._judge.calls.client.stop_channels()
-        for cell in nb.cells:  # marked by the answer-cell guard, which ran at the start
-            if refused := cell.metadata.get("backprop", {}).get("refused"):
-                self.log.warning("Refused answer cell %s: %s",
-                                 cell.metadata["nbgrader"].get("grade_id"), "; ".join(refused))
+        for grade_id, problems in refused_cells(nb).items():  # the guard ran at the start
+            self.log.warning("Refused answer cell %s: %s", grade_id, "; ".join(problems))
         return nb, resources
 
     def create_kernel_manager(self):

@@ -20,6 +20,7 @@ from pathlib import Path
 from nbgrader.utils import determine_grade
 from tqdm import tqdm
 
+from helpers.answer_rules import refused_cells
 from helpers.student.execution import CELL_TIMEOUT
 from helpers.student.notebooks import (
     ANSI_ESCAPE,
@@ -88,11 +89,8 @@ def check_notebook(path: Path, release: Path | None = None,
         for index, cell in enumerate(notebook.cells)
         if cell.cell_type == "code" and nbgrader_metadata(cell).get("grade")
     ]
-    refused = {  # marked by the answer-cell guard, which ran before the first cell
-        nbgrader_metadata(cell).get("grade_id", "?"): cell.metadata["backprop"]["refused"]
-        for cell in notebook.cells if cell.get("metadata", {}).get("backprop", {}).get("refused")
-    }
-    return NotebookCheck(path.stem, tests, problem, refused)
+    # the answer-cell guard ran before the first cell and marked what it refused
+    return NotebookCheck(path.stem, tests, problem, refused_cells(notebook))
 
 
 def grade_test_cell(cell, reply: dict | None, problem: str | None) -> GradedTest:
