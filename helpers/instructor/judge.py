@@ -15,7 +15,7 @@ The functions of earlier exercises (and the stand-ins a test binds) stay here to
 call the kernel gets stubs whose calls come back to this process (``kernel_agent``).
 
 Interface:
-    NotebookTests.from_gradebook(gradebook, notebook, assignment)  what the gradebook holds
+    NotebookTests.from_gradebook(gradebook, notebook, assignment, order)  what the gradebook holds
     NotebookTests.is_test_cell(cell) -> bool      a test cell exactly as the gradebook has it
     Judge(tests, client, timeout, alive)          one notebook's namespace and kernel
     Judge.run(cell) -> outputs                    run a test cell here; nbformat outputs
@@ -71,14 +71,19 @@ class NotebookTests:
     answer_functions: tuple
 
     @classmethod
-    def from_gradebook(cls, gradebook, notebook: str, assignment: str) -> NotebookTests:
+    def from_gradebook(cls, gradebook, notebook: str, assignment: str,
+                       order: list[str]) -> NotebookTests:
+        """``order``: the grade ids in the order of the notebook's cells. The gradebook keeps
+        no order (PostgreSQL returns its cells in any), and set-up cells build on each other."""
         source = gradebook.find_notebook(notebook, assignment)
         solutions = {cell.name for cell in source.solution_cells}
         grades = {cell.name for cell in source.grade_cells}
         code = {cell.name: cell.source for cell in source.source_cells if cell.cell_type == "code"}
         tests = {name: code[name] for name in grades - solutions if name in code}
-        setup = tuple(source for name, source in code.items()
-                      if name not in grades and name not in solutions)
+        position = {name: index for index, name in enumerate(order)}
+        setup = tuple(code[name] for name in sorted(
+            (name for name in code if name not in grades and name not in solutions),
+            key=lambda name: position.get(name, len(position))))
         functions = sorted({node.name for name in solutions if name in code
                             for node in ast.parse(code[name]).body
                             if isinstance(node, ast.FunctionDef)})

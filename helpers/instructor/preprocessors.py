@@ -57,16 +57,17 @@ class GradingExecute(Execute):
             self.log.warning(UNSANDBOXED)
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gradebook:
+            order = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
             self._tests = NotebookTests.from_gradebook(
-                gradebook, info["notebook"], info["assignment"])
-        self._judge = None
+                gradebook, info["notebook"], info["assignment"], order)
+        self._judge = self._client = None
         with tempfile.TemporaryDirectory(prefix="backprop-kernel-") as scratch:
             self._scratch = Path(scratch)
             try:
                 nb, resources = super().preprocess(nb, resources, km)
             finally:
-                if self._judge is not None:
-                    self._judge.calls.client.stop_channels()
+                if self._client is not None:
+                    self._client.stop_channels()
         for grade_id, problems in refused_cells(nb).items():  # the guard ran at the start
             self.log.warning("Refused answer cell %s: %s", grade_id, "; ".join(problems))
         return nb, resources
@@ -92,9 +93,13 @@ class GradingExecute(Execute):
 
     def _the_judge(self) -> Judge:
         if self._judge is None:
-            client = self.km.blocking_client()
-            client.start_channels(iopub=False, hb=False)
-            self._judge = Judge(self._tests, client, self.timeout, alive=run_sync(self.km.is_alive))
+            # kept apart from the judge, so that it is stopped even when no judge comes of it:
+            # a client left to the garbage collector with its sockets open can hang the
+            # process in zmq's Context.term
+            self._client = self.km.blocking_client()
+            self._client.start_channels(iopub=False, hb=False)
+            self._judge = Judge(self._tests, self._client, self.timeout,
+                                alive=run_sync(self.km.is_alive))
         return self._judge
 
 

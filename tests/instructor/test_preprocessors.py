@@ -13,6 +13,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers.instructor.course import _failure_reason
+from helpers.instructor.judge import NotebookTests
 from helpers.instructor.preprocessors import RestoreDeletedTests, StripTestTracebacks
 
 
@@ -116,3 +117,18 @@ def test_a_json_error_is_named_and_an_empty_log_says_so():
         "JSONDecodeError: Expecting value: line 1 column 1 (char 0)"
     )
     assert _failure_reason({"log": "", "error": None}) == "nbgrader could not grade it"
+
+
+def test_the_judges_set_up_runs_in_the_notebooks_order_whatever_the_gradebooks():
+    """PostgreSQL returns a notebook's source cells in any order; a set-up cell that uses
+    ``np`` must still run after the one that imports it."""
+    def cell(name, source):
+        return SimpleNamespace(name=name, source=source, cell_type="code")
+
+    cells = [cell("toy", "toy = np.eye(2)"), cell("test_x", "assert True"),
+             cell("setup", "import numpy as np"), cell("x", "def x():\n    return 1")]
+    found = SimpleNamespace(source_cells=cells, grade_cells=[cells[1]], solution_cells=[cells[3]])
+    gradebook = SimpleNamespace(find_notebook=lambda notebook, assignment: found)
+    tests = NotebookTests.from_gradebook(gradebook, "nb", "a", ["setup", "x", "toy", "test_x"])
+    assert tests.setup == ("import numpy as np", "toy = np.eye(2)")
+    assert tests.tests == {"test_x": "assert True"} and tests.answer_functions == ("x",)
