@@ -43,8 +43,12 @@ def notebooks_changed_by(sample) -> list[str]:
 def checked(tmp_path_factory) -> dict:
     """{sample name: {"notebook:grade_id": (status, message)}} from the student's check."""
 
+    # made here, not in the threads: pytest's first mktemp empties the worker's base folder,
+    # and two threads doing that at once would delete each other's folders
+    folders = {sample.name: tmp_path_factory.mktemp(sample.name) for sample in SAMPLES}
+
     def check(sample):
-        folder = build(sample, tmp_path_factory.mktemp(sample.name) / "backprop", PROJECT)
+        folder = build(sample, folders[sample.name] / "backprop", PROJECT)
         results = {}
         for notebook in notebooks_changed_by(sample):
             outcome = check_notebook(folder / f"{notebook}.ipynb", RELEASE / f"{notebook}.ipynb",
