@@ -134,7 +134,10 @@ def _remember_source(path: Path, number: int, code: str) -> str:
 
 
 def _is_answer_or_setup(cell: dict) -> bool:
-    return is_answer_cell(cell) or "setup" in (cell.get("metadata") or {}).get("tags", [])
+    """Set-up cells and the answer cells that define functions; not a notebook's questions,
+    whose answers later notebooks do not need (an unanswered one raises NotImplementedError)."""
+    tags = (cell.get("metadata") or {}).get("tags", [])
+    return (is_answer_cell(cell) and "question" not in tags) or "setup" in tags
 
 
 def _without_magics(source: str) -> str:

@@ -15,6 +15,7 @@ Interface:
     assert_gradient(name, analytic, numeric, *, m=None, slips=None, tolerance=1e-7)
     assert_finite(name, got)
     assert_printed_number(name, printed, expected)   any honest rendering of a printed number
+    assert_answer(name, got, expected, *, rtol=0.02)   a question's answer: a letter or a number
     replaced(namespace, **stand_ins)   context manager: names swapped for the block's duration
     route_warnings_to_stdout()
     CheckFailed: the AssertionError every check raises
@@ -273,3 +274,20 @@ def assert_printed_number(name: str, printed: str, expected: float) -> None:
     raise CheckFailed(
         f"{name}: expected {expected:.6g} (e.g. {expected:.3f} or {100 * expected:.1f}%), "
         + (f"printed {shown!r}" if shown else "nothing was printed"))
+
+
+def assert_answer(name: str, got, expected, *, rtol: float = 0.02) -> None:
+    """Check the answer to a question of a notebook: a letter (``"b"``; case and spaces do not
+    matter) or a number (within ``rtol`` of ``expected``, since a student may round)."""
+    if got is None:
+        raise CheckFailed(f"{name} is not answered: it is still None")
+    if isinstance(expected, str):
+        if not isinstance(got, str) or got.strip().lower() != expected.lower():
+            raise CheckFailed(f"{name}: {got!r} is not the right choice")
+        return
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{name} should be a number, got {got!r}") from None
+    if not abs(value - expected) <= rtol * abs(expected):
+        raise CheckFailed(f"{name}: {value:g} is not the right value")

@@ -5,10 +5,13 @@ Interface:
     DIMENSIONS: the course's layer sizes
     COURSE_RECIPE, TAUGHT_RECIPE: keyword arguments for ``L_layer_model``
     minibatches(m, batch_size, rng) -> endless iterator of column indices (or None)
+    while_grading(shown, graded) -> ``graded`` when grading (or the student's check) runs the
+                                    notebook, else ``shown``: the size of a demonstration
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -47,3 +50,13 @@ def minibatches(m: int, batch_size: int | None, rng: np.random.Generator) -> Ite
         order = rng.permutation(m)
         for start in range(0, m - batch_size + 1, batch_size):
             yield order[start : start + batch_size]
+
+
+def while_grading(shown, graded):
+    """``graded`` when nbgrader runs the notebook (autograde, the Validate button, the student's
+    ``make check``, which all set ``NBGRADER_EXECUTION``), else ``shown``.
+
+    For the size of a demonstration that exists for the student's eyes (images, steps, runs of an
+    experiment): grading runs every notebook of every student, and nobody looks at its plots.
+    Never for the inputs of a graded test."""
+    return graded if os.environ.get("NBGRADER_EXECUTION") else shown

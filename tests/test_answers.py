@@ -116,6 +116,13 @@ def test_cells_without_tags_or_solution_flag_are_skipped(tmp_path):
     assert load_answers("nb.ipynb", "halve", folder=tmp_path)(4) == 2
 
 
+def test_an_unanswered_question_does_not_keep_the_functions_back(tmp_path):
+    question = answer_cell("raise NotImplementedError()\n")
+    question.metadata.tags = ["question"]
+    write_notebook(tmp_path, "nb.ipynb", answer_cell(ANSWER), question)
+    assert load_answers("nb.ipynb", "halve", folder=tmp_path)(4) == 2
+
+
 def test_magics_in_a_setup_cell_are_skipped(tmp_path):
     write_notebook(
         tmp_path,

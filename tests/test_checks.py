@@ -14,6 +14,7 @@ import pytest
 
 from helpers.checks import (
     CheckFailed,
+    assert_answer,
     assert_close,
     assert_finite,
     assert_gradient,
@@ -328,3 +329,26 @@ def test_an_exact_printed_number_needs_no_decimals():
     assert_printed_number("accuracy", "Accuracy: 0.5", 0.5)
     assert_printed_number("accuracy", "Accuracy: 1", 1.0)
     assert_printed_number("accuracy", "Accuracy: 50%", 0.5)
+
+
+@pytest.mark.parametrize("got", ["b", " B ", "b\n"])
+def test_a_chosen_letter_is_right_whatever_its_case_and_spaces(got):
+    assert_answer("q1", got, "b")
+
+
+@pytest.mark.parametrize("got, message", [
+    (None, "q1 is not answered"), ("c", "'c' is not the right choice"),
+    (2, "2 is not the right choice"),
+])
+def test_a_wrong_or_missing_letter_fails(got, message):
+    with pytest.raises(CheckFailed, match=message):
+        assert_answer("q1", got, "b")
+
+
+def test_a_number_may_be_rounded_but_not_wrong():
+    assert_answer("q3", 2.30, 2.302585)
+    assert_answer("q3", "2.3", 2.302585)
+    with pytest.raises(CheckFailed, match="2.5 is not the right value"):
+        assert_answer("q3", 2.5, 2.302585)
+    with pytest.raises(CheckFailed, match="should be a number"):
+        assert_answer("q3", "ln 10", 2.302585)

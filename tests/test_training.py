@@ -10,7 +10,7 @@ import pytest
 from helpers.data import load_bundled
 from helpers.instructor import reference
 from helpers.labels import accuracy
-from helpers.training import TAUGHT_RECIPE, minibatches
+from helpers.training import TAUGHT_RECIPE, minibatches, while_grading
 
 
 @pytest.mark.slow
@@ -43,3 +43,11 @@ def test_full_batch_is_signalled_by_none():
 def test_minibatches_reject_nonpositive_sizes():
     with pytest.raises(ValueError, match="batch_size"):
         next(minibatches(10, 0, np.random.default_rng(0)))
+
+
+def test_a_demonstration_shrinks_only_while_grading(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert while_grading(1500, 50) == 1500
+    for mode in ("autograde", "validate"):
+        monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+        assert while_grading(1500, 50) == 50
