@@ -15,7 +15,7 @@ Interface:
     assert_gradient(name, analytic, numeric, *, m=None, slips=None, tolerance=1e-7)
     assert_finite(name, got)
     assert_printed_number(name, printed, expected)   any honest rendering of a printed number
-    assert_answer(namespace, name, expected, *, rtol=0.02)   a question's answer: letter or number
+    assert_answer(name, got, expected, *, rtol=0.02)   a question's answer: a letter or a number
     replaced(namespace, **stand_ins)   context manager: names swapped for the block's duration
     route_warnings_to_stdout()
     CheckFailed: the AssertionError every check raises
@@ -276,18 +276,17 @@ def assert_printed_number(name: str, printed: str, expected: float) -> None:
         + (f"printed {shown!r}" if shown else "nothing was printed"))
 
 
-def assert_answer(namespace: dict, name: str, expected, *, rtol: float = 0.02) -> None:
-    """Check the answer to a question of a notebook, the variable ``name`` of ``namespace``
-    (the notebook's ``globals()``): a letter (``"b"``; case and spaces do not matter) or a
+def assert_answer(name: str, got, expected, *, rtol: float = 0.02) -> None:
+    """Check ``got``, the answer to a question of a notebook held in the variable ``name``: a
+    letter (``"b"``) or a short string (``"4,9"``), whose case and spaces do not matter, or a
     number (within ``rtol`` of ``expected``, since a student may round).
 
-    An unanswered question (the name missing or still None) raises NotImplementedError, as an
-    unwritten exercise does."""
-    got = namespace.get(name)
+    An unanswered question (still None) raises NotImplementedError, as an unwritten exercise
+    does."""
     if got is None:
         raise NotImplementedError(f"{name} is not answered yet")
     if isinstance(expected, str):
-        if not isinstance(got, str) or got.strip().lower() != expected.lower():
+        if not isinstance(got, str) or "".join(got.split()).lower() != expected.lower():
             raise CheckFailed(f"{name}: {got!r} is not the right choice")
         return
     try:

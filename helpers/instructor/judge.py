@@ -9,7 +9,9 @@ namespace every function the notebook's answer cells define is a ``KernelFunctio
 sends the arguments to the kernel, which runs the student's function on them and sends back the
 result. So the kernel never sees a test, hidden or not, never holds a reference solution, and
 never decides anything: rebinding ``np.allclose``, rewriting later cells, catching exceptions
-or returning objects that equal anything change nothing here.
+or returning objects that equal anything change nothing here. The values a test reads from the
+kernel (a question's answer, the predictions a question asks about) arrive the same way, as
+data.
 
 The functions of earlier exercises (and the stand-ins a test binds) stay here too: during a
 call the kernel gets stubs whose calls come back to this process (``kernel_agent``).
@@ -18,7 +20,9 @@ Interface:
     NotebookTests.from_gradebook(gradebook, notebook, assignment, order)  what the gradebook holds
     NotebookTests.is_test_cell(cell) -> bool      a test cell exactly as the gradebook has it
     Judge(tests, client, timeout, alive)          one notebook's namespace and kernel
-    Judge.run(cell) -> outputs                    run a test cell here; nbformat outputs
+    Judge.run(cell) -> outputs                    run a test cell here; nbformat outputs (the
+                                                  names it reads that nothing here defines are
+                                                  read from the kernel, as data)
     KernelFunction                                a student's function, called in the kernel
     StudentCodeError                              what such a call raised in the kernel
 """
@@ -26,6 +30,7 @@ Interface:
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import io
 import json
@@ -107,17 +112,29 @@ class KernelCalls:
         self.alive = alive or (lambda: True)
         self.agent_loaded = False
 
+    def value(self, name: str):
+        """What the kernel's name ``name`` holds, as data (``kernel_agent.encode``); raises
+        KeyError if the kernel has no such name."""
+        report = self._request({"name": name, "value": True})
+        if report.get("missing") or "result" not in report:
+            raise KeyError(name)
+        return report["result"]
+
     def call(self, name: str, args: tuple, kwargs: dict, forwarded: dict) -> dict:
         """Run ``name(*args, **kwargs)`` in the kernel; its report (result or error, inputs
         after the call, what it printed). ``forwarded``: names answered from here."""
+        request = {"name": name, "args": list(args), "kwargs": kwargs, "forward": sorted(forwarded)}
+        report = self._request(request, forwarded)
+        if not ({"result", "error"} & set(report)):
+            raise StudentCodeError("GradingError", f"the kernel gave no result for {name}")
+        return report
+
+    def _request(self, request: dict, forwarded: dict | None = None) -> dict:
         if not self.agent_loaded:
             self._execute(_LOAD_AGENT.format(source=Path(kernel_agent.__file__).read_text()), {})
             self.agent_loaded = True
-        request = {"name": name, "args": list(args), "kwargs": kwargs, "forward": sorted(forwarded)}
         report = self._execute(_SERVE, {"request": request}, forwarded)
-        if not isinstance(report, dict) or not ({"result", "error"} & set(report)):
-            raise StudentCodeError("GradingError", f"the kernel gave no result for {name}")
-        return report
+        return report if isinstance(report, dict) else {}
 
     def _execute(self, code: str, answers: dict, forwarded: dict | None = None):
         """Execute ``code``; answer the agent's questions until the kernel replies."""
@@ -252,8 +269,9 @@ class Judge:
         error = None
         with _contained(), contextlib.redirect_stdout(printed):
             try:
-                exec(compile(cell.source, f"<{cell.metadata['nbgrader']['grade_id']}>", "exec"),
-                     self.namespace)
+                code = compile(cell.source, f"<{cell.metadata['nbgrader']['grade_id']}>", "exec")
+                self._read_from_kernel(_read_but_never_set(cell.source) - set(self.namespace))
+                exec(code, self.namespace)
             except StudentCodeError as raised:
                 error = (raised.name, str(raised))
             except Exception as raised:  # a failed check: the cell's error, as in a kernel
@@ -265,6 +283,34 @@ class Judge:
             outputs.append(new_output("error", ename=error[0], evalue=error[1],
                                       traceback=[f"{error[0]}: {error[1]}"]))
         return outputs
+
+
+    def _read_from_kernel(self, names: set[str]) -> None:
+        """Bind the names a test reads but neither it nor the set-up defines (a question's
+        answer, the predictions a question is about) to their values in the kernel, as data;
+        a name the kernel lacks stays unbound, a NameError as it would be there."""
+        for name in sorted(names - set(dir(builtins))):
+            try:
+                self.namespace[name] = self.calls.value(name)
+            except KeyError:
+                self.namespace.pop(name, None)
+
+
+def _read_but_never_set(source: str) -> set[str]:
+    """The names a cell's code reads and never binds (by assignment, import, def, loop...)."""
+    read, bound = set(), set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return read - bound
 
 
 def _reference_versions(names) -> tuple:

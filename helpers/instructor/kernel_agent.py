@@ -10,6 +10,9 @@ each call the kernel runs ``serve(globals())``, which talks to the grading proce
     kernel -> "call" (any number)  grading process -> the result of a forwarded function
     kernel -> "done": the result, what became of the arguments, what the call printed
 
+A request may also ask for the value a name holds (the answer to a question, the predictions a
+question is about): the kernel answers "done" with it, or with "missing".
+
 A forwarded name (an earlier exercise, a stand-in a test sets up) is bound, during the call
 only, to a stub whose every call is answered by the grading process: the reference solutions
 never enter the kernel.
@@ -21,7 +24,7 @@ returns arrives as a ``Foreign`` that no check accepts.
 Interface:
     encode(value) -> JSON-able;  decode(data) -> value
     Foreign            what an object of another type becomes
-    serve(namespace)   the kernel side of one call
+    serve(namespace)   the kernel side of one call, or of one value read
     PROMPT             the prefix of the agent's input() prompts
 """
 
@@ -136,8 +139,13 @@ def _stub(name: str):
 
 
 def serve(namespace: dict) -> None:
-    """Fetch one call, run it in ``namespace`` with the forwarded names bound, report it."""
+    """Fetch one request and report it: a call, run in ``namespace`` with the forwarded names
+    bound, or (``"value"``) what a name of ``namespace`` holds."""
     request = ask("request")
+    if request.get("value"):
+        name = request["name"]
+        ask("done", {"result": namespace[name]} if name in namespace else {"missing": True})
+        return
     name, args, kwargs = request["name"], request["args"], request["kwargs"]
     forwarded = {forwarded_name: _stub(forwarded_name) for forwarded_name in request["forward"]}
     saved = {key: namespace[key] for key in forwarded if key in namespace}

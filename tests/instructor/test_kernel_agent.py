@@ -1,13 +1,17 @@
 """The data format between the grading kernel and nbgrader's process: results come back as
-numbers and arrays, never as objects of the student's making, and malformed data is refused."""
+numbers and arrays, never as objects of the student's making, and malformed data is refused;
+and what a test reads from the kernel (a question's answer) arrives the same way."""
 
 from __future__ import annotations
 
 import json
 
+import jupyter_client
+import nbformat
 import numpy as np
 import pytest
 
+from helpers.instructor import judge
 from helpers.instructor.kernel_agent import Foreign, decode, encode
 
 
@@ -56,3 +60,42 @@ def test_nesting_has_a_limit():
         deep = [deep]
     with pytest.raises(ValueError, match="nested"):
         decode(json.loads(json.dumps(deep)))
+
+
+def test_a_test_reads_what_it_neither_sets_nor_imports():
+    source = (
+        "import numpy as np\nfrom helpers.checks import assert_answer as check\n"
+        "for i in range(2):\n    total = i\n"
+        "def f(x):\n    return x\n"
+        "try:\n    pass\nexcept ValueError as error:\n    pass\n"
+        "check('q', q, np.log(2))\nprint(p_test[0], total, f, error, len)\n"
+    )
+    builtins = {"print", "len", "range", "ValueError"}  # left out later, by the judge
+    assert judge._read_but_never_set(source) == {"q", "p_test"} | builtins
+
+
+@pytest.fixture
+def kernel():
+    manager, client = jupyter_client.manager.start_new_kernel(kernel_name="python3")
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+@pytest.mark.slow
+def test_a_test_cell_reads_the_kernels_answers_as_data_and_nothing_else(kernel):
+    kernel.execute_interactive("import numpy as np\nanswer = 'b'\np_test = np.arange(3)\n"
+                               "class Sneaky:\n    def __eq__(self, other):\n        return True\n"
+                               "sneaky = Sneaky()\n", timeout=30)
+    tests = judge.NotebookTests(tests={}, setup=("import numpy as np",), answer_functions=())
+    graded = judge.Judge(tests, kernel, timeout=30)
+    cell = nbformat.v4.new_code_cell(
+        "assert answer == 'b' and p_test.tolist() == [0, 1, 2]\n"
+        "assert sneaky != 'b', 'an object of the kernel arrives as a Foreign'\n"
+        "print(missing)\n",
+        metadata={"nbgrader": {"grade_id": "t"}},
+    )
+    assert [(o.ename, o.evalue) for o in graded.run(cell)] == [
+        ("NameError", "name 'missing' is not defined")]
