@@ -36,6 +36,12 @@ demo: $(STAMP)
 train: $(STAMP)
 	$(BIN)/python -m helpers.instructor.train --out out/train
 
+# notebook 7's gallery: the training curves of the sample catalogue's typical mistakes, written
+# to helpers/mistake_curves.json (committed; tests/test_gallery.py keeps it true to the catalogue)
+.PHONY: gallery
+gallery: $(STAMP)
+	$(BIN)/python -m helpers.instructor.gallery
+
 grade: $(STAMP)
 	$(BIN)/python -m helpers.instructor.grade_class --root .
 

@@ -9,7 +9,10 @@ One concept each:
     labels        class labels as integers, one-hot columns or a 0/1 row; accuracy
     gradcheck     numerical gradients by centred differences, and the random cases the
                   visible tests, the hidden tests and the project's tests all draw
-    plots         loss curves, digit grids, confusion matrices that display in JupyterLab
+    plots         loss curves, digit grids, confusion matrices, first-layer weights and the
+                  gallery of typical mistakes (``mistake_curves.json``) that display in JupyterLab
+    diagrams      the computational graphs of one layer and of the whole network
+    experiments   notebook 6's one-knob-at-a-time training runs and their figures
     checks        assertions with messages that say what is wrong (shape first, then values,
                   then the exercise's named slips)
     stand_ins     earlier notebooks' steps by differences, so each visible test judges its own

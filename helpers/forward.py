@@ -166,9 +166,13 @@ def initialize_parameters(
 
     Args:
         dimensions: layer sizes, input first, e.g. ``[784, 45, 10]``.
-        scheme: ``"course"``: standard normal times 0.01 (the course text's choice: the signal
-            shrinks a hundredfold per layer, so training starts slowly); ``"he"``: standard
-            normal times ``sqrt(2 / n_{l-1})``, which keeps ReLU activations at a steady scale.
+        scheme: ``"course"``: standard normal times 0.01 (the course text's choice: a layer
+            scales the size of its input by about ``0.01 * sqrt(n_{l-1})``, ``sqrt(2)`` less
+            after a ReLU, so the logits start near 0 and the first loss near ln 10; with one
+            hidden layer a good learning rate soon overcomes it, but in a deep network the
+            signal and its gradients vanish);
+            ``"he"``: standard normal times ``sqrt(2 / n_{l-1})``, which keeps ReLU activations
+            at a steady scale.
         rng: a seed or a ``numpy.random.Generator``; None draws fresh entropy.
 
     Returns:

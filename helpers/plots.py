@@ -13,7 +13,11 @@ Interface:
     plot_digit_grid(X, y_true, y_pred=None, *, indices=None, n=24, ncols=8, title=None) -> Figure
     plot_confusion_matrix(y_true, y_pred, *, ax=None, normalize=False, num_classes=10) -> Figure
     plot_most_confused(X, y_true, P, *, n=12, ncols=6) -> Figure
+    plot_first_layer_weights(W1, *, ncols=9) -> Figure   each row of W1 as a 28x28 image
+    plot_mistake_gallery(curves=None, *, ncols=3) -> Figure   typical mistakes' training curves
+    MISTAKE_CURVES: the file those curves come from, written by the course's ``make gallery``
     save_figure(fig, path, dpi=100) -> Path
+    plot_digits_with_one_hot(X, Y, *, indices=None, n=8) -> Figure
 
 Every plot function returns the matplotlib Figure it drew on (``ax.figure`` when an ``ax`` is
 given). Only the object-oriented API is used (``matplotlib.figure.Figure``, never pyplot), so
@@ -29,12 +33,14 @@ No function modifies its inputs.
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from helpers.labels import as_labels
@@ -43,18 +49,23 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "MISTAKE_CURVES",
     "NotebookFigure",
     "confusion_matrix",
     "most_confused",
     "plot_confusion_matrix",
     "plot_digit_grid",
+    "plot_first_layer_weights",
     "plot_loss_curve",
+    "plot_mistake_gallery",
     "plot_most_confused",
     "save_figure",
 ]
 
 WRONG_COLOR = "red"
 RIGHT_COLOR = "black"
+# Training curves of the catalogue's typical mistakes: written by ``make gallery``, committed.
+MISTAKE_CURVES = Path(__file__).with_name("mistake_curves.json")
 
 
 # --------------------------------------------------------------------------- validation
@@ -373,6 +384,102 @@ def plot_most_confused(
     )
 
 
+# --------------------------------------------------------------------------- what it learned
+
+
+def plot_first_layer_weights(W1: object, *, ncols: int = 9) -> Figure:
+    """Each row of the first layer's weights as an image: what each hidden unit responds to.
+
+    W1: (n_1, 784); row j holds hidden unit j's weight for every pixel, shown as a 28x28 image
+    (reshaped row-major, as the images are). One colour scale for every row, symmetric around 0:
+    ink on a red pixel raises the unit's Z, ink on a blue one lowers it, white pixels do not
+    matter. Weights that are not finite (a network that blew up) are left blank.
+    """
+    weights = np.asarray(W1, dtype=float)
+    side = math.isqrt(weights.shape[1]) if weights.ndim == 2 else 0
+    if weights.ndim != 2 or side * side != weights.shape[1] or weights.shape[0] == 0:
+        raise ValueError(
+            "W1 must have one row per hidden unit and one column per pixel, (n_1, 784); got "
+            f"{weights.shape} (did you pass W1.T?)"
+        )
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    finite = np.abs(weights[np.isfinite(weights)])
+    limit = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    n = weights.shape[0]
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    # One mosaic in one axes (CS231n's visualize_grid): far quicker to draw than n axes. The
+    # gaps between tiles, and weights that are not finite, are NaN: drawn blank.
+    gap, step = 2, side + 2
+    mosaic = np.full((nrows * step - gap, ncols * step - gap), np.nan)
+    for j, row in enumerate(np.where(np.isfinite(weights), weights, np.nan)):
+        top, left = divmod(j, ncols)
+        mosaic[top * step : top * step + side, left * step : left * step + side] = row.reshape(
+            side, side
+        )
+    fig, ax = _figure_and_axes(None, (0.85 * ncols + 1.2, 0.85 * nrows + 0.5))
+    image = ax.imshow(mosaic, cmap=colormaps["RdBu_r"].with_extremes(bad="white"),
+                      vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_axis_off()
+    fig.colorbar(image, ax=ax, shrink=0.8, label="weight: ink on red raises Z, on blue lowers it")
+    ax.set_title(f"the {n} rows of W1, one {side}x{side} image per hidden unit")
+    return fig
+
+
+def _as_curve(losses: Sequence[float | None]) -> np.ndarray:
+    """(k,) losses; None (a loss that was not finite) becomes NaN, a gap in the line."""
+    return np.array([np.nan if loss is None else loss for loss in losses], dtype=float)
+
+
+def plot_mistake_gallery(curves: Mapping | None = None, *, ncols: int = 3) -> Figure:
+    """Training curves of typical mistakes, each next to the correct curve: one axes per mistake.
+
+    curves: the content of ``MISTAKE_CURVES`` (read from that file by default):
+        {"network": {...}, "correct": {"title", "losses"},
+         "mistakes": [{"name", "title", "description", "losses"}, ...]}
+    with one loss per training step, None where it was not finite (the parameters blew up):
+    the line stops there and the first such step is marked. The y-axis is logarithmic and
+    shared, so curves that climb and curves that fall both stay readable; the dashed line is
+    ln 10, the loss of a uniform guess.
+    """
+    content = json.loads(MISTAKE_CURVES.read_text()) if curves is None else curves
+    correct = _as_curve(content["correct"]["losses"])
+    mistakes = list(content["mistakes"])
+    if not mistakes:
+        raise ValueError("plot_mistake_gallery: no mistakes to show")
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    ncols = min(ncols, len(mistakes))
+    nrows = math.ceil(len(mistakes) / ncols)
+    fig = _new_figure((3.3 * ncols, 2.6 * nrows + 0.4))
+    first = None
+    for k, mistake in enumerate(mistakes):
+        ax = fig.add_subplot(nrows, ncols, k + 1, sharex=first, sharey=first)
+        first = first or ax
+        losses = _as_curve(mistake["losses"])
+        # The correct curve on top, thin: where a mistake changes nothing, both stay visible.
+        ax.plot(losses, color=WRONG_COLOR, linewidth=1.6, label="with the mistake")
+        ax.plot(correct, color="dimgray", linewidth=0.7, label=content["correct"]["title"])
+        ax.axhline(np.log(10), color="black", linestyle="--", linewidth=0.8,
+                   label="ln 10: a uniform guess")
+        blown = np.flatnonzero(~np.isfinite(losses))
+        if blown.size:
+            ax.axvline(blown[0], color=WRONG_COLOR, linestyle=":", linewidth=1)
+            ax.text(blown[0], 0.9, f" nan from step {blown[0]} on", color=WRONG_COLOR,
+                    fontsize=8, va="top", transform=ax.get_xaxis_transform())
+        ax.set_yscale("log")
+        ax.set_title(mistake["title"], fontsize=10)
+        ax.grid(True, alpha=0.3)
+        if k % ncols == 0:
+            ax.set_ylabel("loss")
+        if k >= len(mistakes) - ncols:
+            ax.set_xlabel("step")
+    handles, labels = first.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
+    return fig
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -387,3 +494,59 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi, format="png")
     return out
+
+
+# --------------------------------------------------------------------------- the data, early
+
+
+def plot_digits_with_one_hot(
+    X: object, Y: object, *, indices: Sequence[int] | np.ndarray | None = None, n: int = 8
+) -> Figure:
+    """Digits in a row, and below them their columns of the one-hot matrix ``Y``.
+
+    X: (784, m); Y: (num_classes, m) one-hot, one column per example (as in the course).
+    indices: the columns to show; default the first ``n``. The lower panel is the matrix
+    ``Y[:, indices]`` written out in 0s and 1s, each column under its image and each row
+    labelled with its digit, so the reader sees what "column i of Y" means.
+    """
+    images, side = _as_images(X)
+    targets = np.asarray(Y, dtype=float)
+    if targets.ndim != 2 or targets.shape[0] < 2:
+        raise ValueError(f"Y must be one-hot columns of shape (10, m), got {targets.shape}")
+    labels = as_labels(targets, name="Y")  # raises unless every column is one-hot
+    m = _check_same_length(**{"X columns": images[0], "Y columns": labels})
+    idx = np.arange(min(n, m)) if indices is None else np.asarray(indices, dtype=np.int64)
+    if idx.ndim != 1 or idx.size == 0:
+        raise ValueError("nothing to plot: indices is empty (or X has no columns)")
+    if idx.min() < 0 or idx.max() >= m:
+        raise ValueError(f"indices must lie in [0, {m - 1}], got {idx.min()}..{idx.max()}")
+    k, num_classes = idx.size, targets.shape[0]
+    fig = _new_figure((0.9 * k + 1.4, 1.4 + 0.28 * num_classes))
+    # One grid column per image; the matrix spans them all, so its column j sits under image j.
+    grid = fig.add_gridspec(2, k, height_ratios=[1.0, 0.3 * num_classes])
+    vmax = 1.0 if images[:, idx].max() <= 1.0 else 255.0  # raw 0..255 pixels also look right
+    for j, column in enumerate(idx):
+        ax = fig.add_subplot(grid[0, j])
+        ax.imshow(
+            images[:, column].reshape(side, side),
+            cmap="gray_r",
+            vmin=0.0,
+            vmax=vmax,
+            interpolation="nearest",
+        )
+        ax.set_title(f"digit {labels[column]}", fontsize=9)
+        ax.set_axis_off()
+    ax = fig.add_subplot(grid[1, :])
+    shown = targets[:, idx]
+    ax.imshow(shown, cmap="Blues", vmin=0.0, vmax=1.5, aspect="auto", interpolation="nearest")
+    for row in range(num_classes):
+        for j in range(k):
+            one = shown[row, j] == 1
+            ax.text(j, row, "1" if one else "0", ha="center", va="center", fontsize=8,
+                    color="white" if one else "gray", fontweight="bold" if one else "normal")
+    ax.set_xticks(np.arange(k), [str(column) for column in idx])
+    ax.set_yticks(np.arange(num_classes))
+    ax.set_xlabel("column i of Y: one image each")
+    ax.set_ylabel("row k of Y: digit k")
+    ax.tick_params(length=0)
+    return fig

@@ -19,12 +19,15 @@ import numpy as np
 # The network of the course: 784 pixels, one hidden layer of 45 ReLU units, 10 digits.
 DIMENSIONS = [784, 45, 10]
 
-# The course text's recipe: weights scaled by 0.01 and a small step, full batch. It starts so
-# close to zero that the loss stays near ln 10 for hundreds of iterations.
+# The course text's recipe: weights scaled by 0.01, a small step, full batch. The small step
+# is what holds it back most (with the small start, the loss stays near ln 10 for hundreds of
+# iterations), and each full-batch step costs a whole pass over the data: notebook 6 changes
+# one setting at a time.
 COURSE_RECIPE = {"init": "course", "learning_rate": 0.0075, "num_iterations": 2000}
 
 # The recipe the notebooks teach: He initialisation and minibatches of 64 with a larger step.
-# 1,500 steps are 24 passes over 4,000 images: about 2 s on 2 cores for 92-94% held-out accuracy.
+# 1,500 steps are 24 passes over 4,000 images (62 steps each): about 1-2 s on one core, for
+# about 94% held-out accuracy (1,000 images) and 92% on the official 10,000 test images.
 TAUGHT_RECIPE = {"init": "he", "learning_rate": 0.2, "num_iterations": 1500, "batch_size": 64}
 
 

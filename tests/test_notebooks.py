@@ -186,6 +186,9 @@ def test_release_fails_only_where_a_stub_is_not_written(executed_release):
             if errors_of(cell):
                 never_assigned |= assigned_names(cell.source)
         for cell in code_cells(nb, solution=True):
+            if "question" in cell.metadata.get("tags", []):  # unanswered: raises, as it should
+                assert set(errors_of(cell)) == {"NotImplementedError"}, f"{name}: {cell.source}"
+                continue
             assert not errors_of(cell), f"{name}: defining the stub fails"
 
 
@@ -213,7 +216,8 @@ def _python_only(source: str) -> str:
 
 # ---------------------------------------------------------------- figures
 FIGURE_TAG = "figure"  # a cell meant to show a figure carries this tag
-FIGURE_CELLS = {"01_loss.ipynb": 1, "06_model.ipynb": 1, "07_predict.ipynb": 3}
+FIGURE_CELLS = {"01_loss.ipynb": 2, "03_layer_backward.ipynb": 1, "04_L_layer_backward.ipynb": 1,
+                "06_model.ipynb": 3, "07_predict.ipynb": 5}
 
 
 def images_of(cell) -> list:
@@ -263,4 +267,4 @@ def test_figures_show_whatever_backend_the_environment_sets(tmp_path, backend):
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env.update({} if backend is None else {"MPLBACKEND": backend})
     executed = execute(folder, "01_loss.ipynb", env=env)
-    assert check_figures(executed) == {"01_loss.ipynb": 1}
+    assert check_figures(executed) == {"01_loss.ipynb": 2}

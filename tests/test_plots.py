@@ -396,3 +396,99 @@ def test_loss_curve_at_given_positions() -> None:
     assert fig.axes[0].get_xlabel() == "probability"
     with pytest.raises(ValueError, match=r"x has shape \(3,\)"):
         plot_loss_curve([1.0, 2.0], x=[1.0, 2.0, 3.0])
+
+
+# --------------------------------------------------------------------------- what it learned
+
+
+def weight_tiles(fig: Figure, side: int = 28, gap: int = 2) -> tuple[np.ndarray, list]:
+    """The mosaic drawn by plot_first_layer_weights and its tiles, row by row."""
+    image = fig.axes[0].images[0]
+    mosaic = np.ma.filled(image.get_array().astype(float), np.nan)
+    step = side + gap
+    tiles = [mosaic[top:top + side, left:left + side]
+             for top in range(0, mosaic.shape[0], step) for left in range(0, mosaic.shape[1], step)]
+    return mosaic, tiles
+
+
+def test_weights_show_each_row_upright_on_one_symmetric_scale(rng) -> None:
+    W1 = rng.normal(size=(5, 784))
+    W1[3, :28] = 2.0  # the top row of pixels of unit 3
+    before = W1.copy()
+    fig = plots.plot_first_layer_weights(W1, ncols=3)
+    np.testing.assert_array_equal(W1, before)
+    mosaic, tiles = weight_tiles(fig)
+    assert mosaic.shape == (2 * 30 - 2, 3 * 30 - 2)  # 2 rows of 3 tiles, 2 pixels apart
+    for j in range(5):
+        np.testing.assert_array_equal(tiles[j], W1[j].reshape(28, 28))
+    assert np.all(tiles[3][0] == 2.0)  # row-major: the first 28 weights are the top row
+    assert np.isnan(tiles[5]).all()  # the sixth tile has no unit: blank
+    assert np.isnan(mosaic[28:30]).all()  # the gap between the rows of tiles
+    low, high = fig.axes[0].images[0].get_clim()
+    assert low == -high == -np.abs(W1).max()
+    assert "5 rows of W1" in fig.axes[0].get_title()
+    assert len(fig.axes) == 2  # the mosaic and its colour bar
+
+
+def test_weights_leave_weights_that_blew_up_blank(rng) -> None:
+    W1 = rng.normal(size=(2, 784))
+    W1[0, 5], W1[1, 7] = np.nan, np.inf
+    mosaic, tiles = weight_tiles(plots.plot_first_layer_weights(W1))
+    assert np.isnan(tiles[0].flat[5]) and np.isnan(tiles[1].flat[7])
+    low, high = plots.plot_first_layer_weights(W1).axes[0].images[0].get_clim()
+    assert high == np.abs(W1[np.isfinite(W1)]).max() == -low
+
+
+@pytest.mark.parametrize("shape", [(784, 45), (45, 783), (784,), (0, 784)])
+def test_weights_reject_anything_but_one_row_per_unit(shape) -> None:
+    with pytest.raises(ValueError, match=r"one row per hidden unit .* \(n_1, 784\)"):
+        plots.plot_first_layer_weights(np.zeros(shape))
+
+
+def gallery_curves() -> dict:
+    steps = np.arange(1, 21)
+    return {
+        "correct": {"title": "correct", "losses": list(2.3 / steps)},
+        "mistakes": [
+            {"name": "up", "title": "climbs", "description": "d1",
+             "losses": [2.3, 5.0, 20.0] + [None] * 17},
+            {"name": "flat", "title": "stuck", "description": "d2", "losses": [2.3] * 20},
+            {"name": "slow", "title": "slow", "description": "d3",
+             "losses": list(2.3 / steps**0.5)},
+        ],
+    }
+
+
+def test_gallery_draws_each_mistake_over_the_correct_curve() -> None:
+    curves = gallery_curves()
+    fig = plots.plot_mistake_gallery(curves, ncols=2)
+    assert isinstance(fig, plots.NotebookFigure)
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in axes] == ["climbs", "stuck", "slow"]
+    for ax, mistake in zip(axes, curves["mistakes"], strict=True):
+        mistaken, correct = (line for line in ax.lines if line.get_label() != "_nolegend_"
+                             and line.get_linestyle() == "-")
+        np.testing.assert_allclose(mistaken.get_ydata(), [
+            np.nan if loss is None else loss for loss in mistake["losses"]])
+        np.testing.assert_allclose(correct.get_ydata(), curves["correct"]["losses"])
+        assert ax.get_yscale() == "log"
+        assert any(np.allclose(line.get_ydata(), np.log(10)) for line in ax.lines)
+    assert [text.get_text() for text in axes[0].texts] == [" nan from step 3 on"]
+    assert not axes[1].texts and not axes[2].texts
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "with the mistake", "correct", "ln 10: a uniform guess"]
+
+
+def test_gallery_reads_the_committed_curves_by_default() -> None:
+    import json
+
+    curves = json.loads(plots.MISTAKE_CURVES.read_text())
+    fig = plots.plot_mistake_gallery()
+    assert [ax.get_title() for ax in fig.axes] == [m["title"] for m in curves["mistakes"]]
+
+
+def test_gallery_needs_a_mistake() -> None:
+    with pytest.raises(ValueError, match="no mistakes"):
+        plots.plot_mistake_gallery(
+            {"correct": {"title": "correct", "losses": [1.0]}, "mistakes": []})

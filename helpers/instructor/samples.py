@@ -19,7 +19,8 @@ Interface:
     build(sample, folder, root) -> folder
     stage_students(course, samples_by_student, folder, root)  build each sample once, stage it
     notebook_names(root) -> ("01_loss", ...)
-    solution_code(notebook, root) -> {grade_id: code}
+    solution_code(notebook, root) -> {grade_id: code}   every answer cell, questions included
+    exercise_ids(notebook, root) -> [grade_id]   the answer cells that are exercises, not questions
     solved_notebook(notebook, root) -> the release notebook with the solutions filled in
     expected_scores(sample, root) -> {notebook: points}
     points_per_test(root) -> {"notebook:grade_id": points}
@@ -84,7 +85,9 @@ class Sample:
     """One sample submission and the outcome it must have."""
 
     name: str
-    kind: str  # "solved", "mistake", "alternative", "hostile", "attack" or "untouched"
+    # "solved", "mistake", "answers" (to the questions), "alternative", "hostile", "attack" or
+    # "untouched"
+    kind: str
     description: str
     base: str = "solved"  # "solved" or "untouched"
     edits: list[Edit] = field(default_factory=list)
@@ -137,6 +140,14 @@ def _solution_code(notebook: str, root: Path) -> tuple[tuple[str, str], ...]:
         for cell in nb.cells
         if is_solution(cell)
     )
+
+
+def exercise_ids(notebook: str, root: Path) -> list[str]:
+    """The grade ids of the answer cells of ``notebook`` that are exercises: not its questions
+    (cells tagged "question", whose answers are values, not code)."""
+    nb = nbformat.read(Path(root) / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
+    return [cell.metadata.nbgrader["grade_id"] for cell in nb.cells
+            if is_solution(cell) and "question" not in cell.metadata.get("tags", [])]
 
 
 def solved_notebook(notebook: str, root: Path) -> nbformat.NotebookNode:

@@ -20,13 +20,13 @@ import pytest
 import tomllib
 
 from helpers.instructor.kit import build_kit
-from helpers.instructor.samples import solution_code, solved_notebook
+from helpers.instructor.samples import exercise_ids, solution_code, solved_notebook
 
 from project import NOTEBOOKS, PROJECT, RELEASE, code_lines_of, line_pairs, secret_snippets
 
 STUDENT_MODULES = [
-    "__init__", "answer_rules", "answers", "checks", "data", "forward", "gradcheck", "kernel_setup",
-    "labels", "plots", "stand_ins", "training",
+    "__init__", "answer_rules", "answers", "checks", "data", "diagrams", "experiments", "forward",
+    "gradcheck", "kernel_setup", "labels", "plots", "stand_ins", "training",
 ]  # fmt: skip
 COMMANDS = [
     "__init__", "__main__", "check", "execution", "fill", "lab", "notebooks", "submit", "update"
@@ -72,7 +72,7 @@ def test_no_file_of_the_kit_holds_an_answer_or_names_the_instructors_code(kit):
 
 
 def test_no_module_of_the_kit_defines_an_exercise(kit):
-    exercises = {name for notebook in NOTEBOOKS for name in solution_code(notebook, PROJECT)}
+    exercises = {name for notebook in NOTEBOOKS for name in exercise_ids(notebook, PROJECT)}
     assert len(exercises) == 8
     modules = list(kit.rglob("*.py"))
     assert len(modules) > 15

@@ -22,11 +22,11 @@ import pytest
 from helpers.instructor.course import Course, folder_contents
 from helpers.instructor.grade_class import grade_class
 from helpers.instructor.samples import (
+    exercise_ids,
     expected_scores,
     load_catalogue,
     markdown_table,
     points_per_test,
-    solution_code,
     stage_students,
 )
 
@@ -80,7 +80,7 @@ def test_every_exercise_has_a_whole_answer_in_another_style():
     full marks (see test_each_sample_scores_exactly_as_expected)."""
     (another,) = [sample for sample in SAMPLES if sample.name == "another_style"]
     exercises = {
-        grade_id for notebook in NOTEBOOKS for grade_id in solution_code(notebook, PROJECT)
+        grade_id for notebook in NOTEBOOKS for grade_id in exercise_ids(notebook, PROJECT)
     }
     assert sorted(edit.grade_id for edit in another.edits if edit.whole) == sorted(exercises)
     assert another.kind == "alternative" and not another.failing
