@@ -74,7 +74,7 @@ def encode(value, depth: int = 0):
     if isinstance(value, (int, float)) and type(value) in (int, float):
         return value
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in NUMERIC_KINDS:
-        array = np.ascontiguousarray(value)
+        array = np.array(value, order="C")  # a copy that keeps 0-d (ascontiguousarray does not)
         return {"array": array.dtype.str, "shape": list(array.shape), "scalar": np.isscalar(value),
                 "data": base64.b64encode(array.tobytes()).decode("ascii")}
     if type(value) in (list, tuple):

@@ -27,6 +27,9 @@ def test_arrays_numbers_and_containers_come_back_as_they_were():
     assert back["b1"].dtype == np.float32 and back["b1"].shape == (2, 1)
     assert back["steps"] == value["steps"]
     assert isinstance(back["pair"], tuple) and back["pair"][0] == 3 and np.isnan(back["pair"][1])
+    # a NumPy number stays a number, not an array of one
+    assert np.shape(back["pair"][0]) == () and type(back["pair"][1]) is np.float64
+    assert np.shape(round_trip(np.array(2.5))) == ()
 
 
 def test_objects_of_other_types_come_back_as_foreign_and_equal_nothing():
