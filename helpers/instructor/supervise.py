@@ -21,7 +21,7 @@ one task to the next (one per task running at a time), so the set-up is paid onc
 not once per item.
 
 Interface:
-    Supervised(factory, args=(), *, log=None, env=None)
+    Supervised(factory, args=(), *, log=None, env=None, setup_limit=SETUP_LIMIT)
         .run(item, time_limit) -> Outcome
         .close()
     call(factory, args, item, *, time_limit, log=None, env=None) -> Outcome
@@ -53,6 +53,7 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 PR_SET_CHILD_SUBREAPER = 36
 _READY = "ready"  # the supervised process's first message, once its set-up is done
 _CLOSE_WAIT = 5  # seconds a closed process has to end by itself before it is killed
+SETUP_LIMIT = 300  # seconds a set-up may take (importing nbgrader takes a few)
 
 
 @dataclass
@@ -68,22 +69,24 @@ class Supervised:
     and again after one that killed it."""
 
     def __init__(self, factory: str, args: tuple = (), *, log: Path | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, setup_limit: float = SETUP_LIMIT):
         self.factory, self.args, self.log, self.env = factory, tuple(args), log, env
+        self.setup_limit = setup_limit
         self.process: subprocess.Popen | None = None
         self._connection: Connection | None = None
 
     def run(self, item: Any, time_limit: float) -> Outcome:
-        """``item``'s outcome. Set-up and task each have ``time_limit`` seconds."""
+        """``item``'s outcome; the time limit counts from when the process is set up."""
         if self.process is None:
-            problem = self._start(time_limit)
+            problem = self._start()
             if problem is not None:
                 return Outcome(item, None, problem)
         try:
             self._connection.send(item)
         except OSError:  # it died between two tasks: _receive says how
             pass
-        answer, problem = self._receive(time_limit, "took longer than the time limit")
+        answer, problem = self._receive(
+            time_limit, f"took longer than the time limit of {time_limit:g} s")
         return Outcome(item, *answer) if problem is None else Outcome(item, None, problem)
 
     def close(self) -> None:
@@ -97,14 +100,15 @@ class Supervised:
             self._kill()
         self.process = self._connection = None
 
-    def _start(self, time_limit: float) -> str | None:
+    def _start(self) -> str | None:
         """Start the process and wait for its set-up; why it failed, or None."""
         # The parent-death signal comes when the *thread* that started the process ends:
         # start it from a thread that lives as long as this process (see _STARTER).
         self.process, self._connection = _STARTER.submit(self._spawn).result()
-        message, problem = self._receive(time_limit, "took longer than the time limit")
+        message, problem = self._receive(
+            self.setup_limit, f"could not set up within {self.setup_limit:g} s")
         if problem is not None:
-            return problem.replace("took longer", "took longer to start")
+            return problem
         if message != _READY:  # the set-up raised: the process has ended
             self._connection.close()
             self.process.wait()
@@ -145,7 +149,7 @@ class Supervised:
             return None, f"the grading process died (exit code {code})"
         self._kill()
         self.process = self._connection = None
-        return None, f"{too_long} of {time_limit:g} s"
+        return None, too_long
 
     def _kill(self) -> None:
         kill_tree(self.process.pid)

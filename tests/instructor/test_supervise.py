@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 import psutil
@@ -35,6 +36,15 @@ def set_up(folder: str):
 
 def set_up_and_fail(folder: str):
     raise ValueError("no course here")
+
+
+def set_up_slowly(folder: str):
+    time.sleep(60)
+
+
+def set_up_in_two_seconds(folder: str):
+    time.sleep(2)
+    return set_up(folder)
 
 
 def answer(folder: Path, setting: str) -> str:
@@ -151,6 +161,20 @@ def test_a_set_up_that_fails_is_reported(tmp_path):
     outcome = supervised.run("answer", time_limit=10)
     assert outcome.problem == "could not set up: ValueError: no course here"
     assert supervised.process is None
+
+
+def test_a_set_up_that_takes_too_long_is_reported(tmp_path):
+    slow = Supervised(f"{__name__}:set_up_slowly", (str(tmp_path),), setup_limit=1)
+    assert slow.run("answer", time_limit=10).problem == "could not set up within 1 s"
+    assert slow.process is None
+
+
+def test_the_time_limit_counts_from_when_the_set_up_is_done(tmp_path):
+    supervised = Supervised(f"{__name__}:set_up_in_two_seconds", (str(tmp_path),), env=ENV)
+    try:
+        assert answered(astuple(supervised.run("answer", time_limit=1))[1:])
+    finally:
+        supervised.close()
 
 
 def test_a_process_in_a_session_of_its_own_dies_with_its_supervised_process(tmp_path):
