@@ -134,7 +134,7 @@ def grade_class(
         report = _grade_on(
             client,
             students,
-            args=(root, db_url, timeout, sandbox),
+            args=(root, course.db_url, timeout, sandbox),  # the gradebook checked here
             time_limit=time_limit,
             log=root / "grading.log",
             # One BLAS thread per kernel: the workers already fill the cores, and threads
