@@ -16,7 +16,7 @@ endif
 help:
 	@echo "make demo   grade sample submissions end to end: gradebook, release, autograde, feedback, export"
 	@echo "make train  train the reference network on the bundled data and save its figures"
-	@echo "make grade  autograde everyone in submitted/ on every core (the course's own gradebook)"
+	@echo "make grade  autograde everyone in submitted/ on every core (a local Dask cluster; the course's own gradebook)"
 	@echo "make lab    copy the notebooks you do not have yet into notebooks/, open JupyterLab"
 	@echo "            (LAB_OPTIONS=\"--port 8890\" passes options to JupyterLab)"
 	@echo "make update take a newer release into notebooks/, keeping your answers (and a backup)"

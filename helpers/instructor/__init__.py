@@ -15,9 +15,12 @@ preprocessors   nbgrader's process            GradingExecute, RestoreDeletedTest
                                               ClearHiddenTestCode, StripTestTracebacks (named
                                               in settings)
 course          instructor's shell, workers   a course folder graded through nbgrader's API
-grade_class     instructor's shell            autograde a whole class on every core
-supervise       instructor's shell            worker processes with a time limit per task that
-                                              kill all a task started, kernels included
+grade_class     instructor's shell            autograde a whole class, one Dask task per
+                                              student, on this machine or on a Dask cluster
+supervise       Dask workers                  a grading process per worker, with a time limit
+                                              per student, that kills all a student's grading
+                                              started, kernels included, and dies with its
+                                              worker
 samples         instructor's shell, tests     sample submissions and their expected scores
                                               (samples.toml)
 demo            instructor's shell            ``make demo``: the grading pipeline end to end

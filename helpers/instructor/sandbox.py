@@ -13,7 +13,9 @@ replaces itself by ``bwrap``, which starts the kernel with:
       other students, the gradebook or the instructor's code;
     * no network (an empty network namespace: the kernel talks to nbgrader over Unix sockets);
     * its own process namespace: it cannot see or signal any other process, and every process
-      it starts dies with it; the sandbox dies with the process that grades it;
+      it starts dies with it; the sandbox dies with the process that grades it (bwrap's
+      ``--die-with-parent``, and before bwrap runs this launcher's own parent-death signal,
+      so that a grading process killed while its kernel starts leaves no kernel behind);
     * limits on memory (address space), CPU time, processes, file size and open files;
     * as root, a user id of its own that no account uses (the process limit counts per user,
       and holds for no process of root); as another user, that user's id in a user namespace.
@@ -39,6 +41,7 @@ import sys
 from pathlib import Path
 
 import helpers
+from helpers.instructor.supervise import die_with_parent
 
 KERNEL_NAME = "backprop-sandbox"
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; "
@@ -230,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     """Launch a sandboxed kernel: ``python -m helpers.instructor.sandbox CONNECTION_FILE
     [kernel arguments]``, run by jupyter_client in the notebook's folder."""
     connection_file, *kernel_args = sys.argv[1:] if argv is None else argv
+    # bwrap binds itself to its parent only once it has started its sandbox: until then this
+    # process does (the setting survives the exec), and the grading process that started it
+    # (jupyter_client names it) may have ended already
+    die_with_parent(int(os.environ.get("JPY_PARENT_PID") or 0))
     connection_file = os.path.abspath(connection_file)
     with open(connection_file) as file:
         connection = json.load(file)

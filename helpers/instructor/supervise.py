@@ -1,89 +1,202 @@
-"""Run tasks in supervised worker processes: a time limit per item, and nothing left running.
+"""A supervised process: one task at a time, a time limit per task, and nothing left running.
 
-``run`` calls ``work(item)`` for every item in a few worker processes (multiprocessing's
-"spawn" context: ``work`` and ``setup`` must be top-level functions, or partials of them) and
-yields each item's ``Outcome`` as it arrives. An item whose worker dies, or that goes over the
-time limit, is reported with the reason; its worker is killed with everything it started and
-replaced, and the others carry on.
+``Supervised(factory, args)`` starts a process of its own (``python -m
+helpers.instructor.supervise``) that calls ``factory(*args)`` once, to set up, and keeps the
+function it returns; ``run(item, time_limit)`` hands that function one item and waits for its
+answer. A task that goes over its time limit, or whose process dies, is reported with the
+reason, the process is killed with everything it started, and the next ``run`` starts a fresh
+one. ``factory`` is named by a string, ``"package.module:function"``, so that whoever asks
+for the work need not import what the work needs (nbgrader, for grading).
 
-Killing a worker's process group would miss its Jupyter kernels, which run in a session of
-their own. So each worker adopts the orphans among its descendants (a Linux child subreaper),
-``kill_tree`` stops and kills a whole process tree, and a worker kills whatever an item left
-running before it takes the next one.
+Killing the process group would miss Jupyter kernels, which start in a session of their own.
+So the supervised process adopts the orphans among its descendants (a Linux child
+subreaper), ``kill_tree`` stops and kills a whole process tree, and whatever a task left
+running is killed before the answer is sent. The supervised process also dies with the
+process that started it (Linux's parent-death signal): when a Dask worker dies, its grading
+process dies at once, and the sandboxed kernels with it (``helpers.instructor.sandbox``), so
+that nothing goes on grading a student whom another worker grades again.
+
+``call`` is what a Dask task runs: each worker process keeps its supervised processes from
+one task to the next (one per task running at a time), so the set-up is paid once per worker,
+not once per item.
 
 Interface:
-    run(work, items, *, workers, time_limit, setup=None, log=None, env=None) -> Iterator[Outcome]
+    Supervised(factory, args=(), *, log=None, env=None, setup_limit=SETUP_LIMIT)
+        .run(item, time_limit) -> Outcome
+        .close()
+    call(factory, args, item, *, time_limit, log=None, env=None) -> Outcome
+    close_idle()                            end this process's idle supervised processes
     Outcome(item, value, problem)
     kill_tree(pid, *, spare_root=False)
+    die_with_parent(parent)                 the parent-death signal, for a child of ``parent``
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import multiprocessing
+import importlib
 import os
 import signal
+import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
-_READY = "ready"  # a worker's first message, once its setup is done
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PR_SET_CHILD_SUBREAPER = 36
+_READY = "ready"  # the supervised process's first message, once its set-up is done
+_CLOSE_WAIT = 5  # seconds a closed process has to end by itself before it is killed
+SETUP_LIMIT = 300  # seconds a set-up may take (importing nbgrader takes a few)
 
 
 @dataclass
 class Outcome:
     item: Any
     value: Any = None
-    # why there is no value: the task's exception, its worker's death, or the time limit
+    # why there is no value: the task's exception, the process's death, or the time limit
     problem: str | None = None
 
 
-def run(
-    work: Callable[[Any], Any],
-    items: Iterable[Any],
-    *,
-    workers: int,
-    time_limit: float,
-    setup: Callable[[], Any] | None = None,
-    log: Path | None = None,
-    env: dict[str, str] | None = None,
-) -> Iterator[Outcome]:
-    """Run ``work(item)`` for every item on ``workers`` processes; yield outcomes as they come.
+class Supervised:
+    """A process of its own that runs tasks one at a time; started when the first task comes,
+    and again after one that killed it."""
 
-    Each worker adds ``env`` to its environment, appends its output (file descriptors 1 and 2)
-    to ``log``, then runs ``setup()`` once. An item's time limit counts from when a worker that
-    is set up has it.
-    """
-    pending = list(reversed(list(items)))
-    start = partial(_Worker, multiprocessing.get_context("spawn"), (work, setup, log, env))
-    pool = [start() for _ in range(max(1, min(workers, len(pending))))]
+    def __init__(self, factory: str, args: tuple = (), *, log: Path | None = None,
+                 env: dict[str, str] | None = None, setup_limit: float = SETUP_LIMIT):
+        self.factory, self.args, self.log, self.env = factory, tuple(args), log, env
+        self.setup_limit = setup_limit
+        self.process: subprocess.Popen | None = None
+        self._connection: Connection | None = None
+
+    def run(self, item: Any, time_limit: float) -> Outcome:
+        """``item``'s outcome; the time limit counts from when the process is set up."""
+        if self.process is None:
+            problem = self._start()
+            if problem is not None:
+                return Outcome(item, None, problem)
+        try:
+            self._connection.send(item)
+        except OSError:  # it died between two tasks: _receive says how
+            pass
+        answer, problem = self._receive(
+            time_limit, f"took longer than the time limit of {time_limit:g} s")
+        return Outcome(item, *answer) if problem is None else Outcome(item, None, problem)
+
+    def close(self) -> None:
+        """End the process: it returns when its connection closes; killed if it does not."""
+        if self.process is None:
+            return
+        self._connection.close()
+        try:
+            self.process.wait(_CLOSE_WAIT)
+        except subprocess.TimeoutExpired:
+            self._kill()
+        self.process = self._connection = None
+
+    def _start(self) -> str | None:
+        """Start the process and wait for its set-up; why it failed, or None."""
+        # The parent-death signal comes when the *thread* that started the process ends:
+        # start it from a thread that lives as long as this process (see _STARTER).
+        self.process, self._connection = _STARTER.submit(self._spawn).result()
+        message, problem = self._receive(
+            self.setup_limit, f"could not set up within {self.setup_limit:g} s")
+        if problem is not None:
+            return problem
+        if message != _READY:  # the set-up raised: the process has ended
+            self._connection.close()
+            self.process.wait()
+            self.process = self._connection = None
+            return f"could not set up: {message}"
+        return None
+
+    def _spawn(self) -> tuple[subprocess.Popen, Connection]:
+        ours, theirs = Pipe()
+        output = open(self.log, "ab") if self.log is not None else None  # noqa: SIM115
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid())],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                env={**os.environ, **(self.env or {})},
+            )
+        finally:
+            theirs.close()  # the child holds the only copy: its death ends the connection here
+            if output is not None:
+                output.close()
+        ours.send((sys.path, self.factory, self.args))
+        return process, ours
+
+    def _receive(self, time_limit: float, too_long: str) -> tuple[Any, str | None]:
+        """The process's next message, or why there is none (the process is then gone)."""
+        try:
+            if self._connection.poll(time_limit):
+                return self._connection.recv(), None
+        except (EOFError, OSError):  # the process died
+            self._kill()
+            code = self.process.returncode
+            self.process = self._connection = None
+            if code < 0:
+                return None, f"the grading process was killed ({signal.Signals(-code).name})"
+            return None, f"the grading process died (exit code {code})"
+        self._kill()
+        self.process = self._connection = None
+        return None, too_long
+
+    def _kill(self) -> None:
+        kill_tree(self.process.pid)
+        self.process.wait()
+        self._connection.close()
+
+
+# ---------------------------------------------------------------- inside a Dask worker
+
+_idle: dict[tuple, list[Supervised]] = {}
+_idle_lock = threading.Lock()
+# Starts every supervised process: a thread that lives as long as this process.
+_STARTER = ThreadPoolExecutor(1, thread_name_prefix="supervise-start")
+
+
+def call(factory: str, args: tuple, item: Any, *, time_limit: float, log: Path | None = None,
+         env: dict[str, str] | None = None) -> Outcome:
+    """Run ``item`` in one of this process's supervised processes for ``factory(*args)``: an
+    idle one kept from an earlier task, or a new one. Idle processes set up otherwise (an
+    earlier grading run's) are ended first: a worker serves one run at a time."""
+    key = (factory, tuple(args), log, tuple(sorted((env or {}).items())))
+    with _idle_lock:
+        stale = [p for other, ps in _idle.items() if other != key for p in ps]
+        for other in [other for other in _idle if other != key]:
+            del _idle[other]
+        idle = _idle.setdefault(key, [])
+        supervised = idle.pop() if idle else Supervised(factory, args, log=log, env=env)
+    for process in stale:
+        process.close()
     try:
-        while pending or any(worker.busy for worker in pool):
-            for index, worker in enumerate(pool):
-                if pending and not worker.busy:
-                    if not worker.process.is_alive():  # killed or dead: a fresh one takes over
-                        pool[index] = worker = start()
-                    worker.assign(pending.pop())
-            _wait_for_news(pool, time_limit)
-            for worker in pool:
-                if (outcome := worker.outcome(time_limit)) is not None:
-                    yield outcome
+        return supervised.run(item, time_limit)
     finally:
-        for worker in pool:
-            worker.connection.close()  # an idle worker reads the end of the pipe and returns
-        for worker in pool:
-            worker.process.join(0 if worker.busy else 5)
-            if worker.process.is_alive():
-                worker.kill()
+        with _idle_lock:
+            _idle.setdefault(key, []).append(supervised)
+
+
+def close_idle() -> int:
+    """End this process's idle supervised processes (after a grading run); how many."""
+    with _idle_lock:
+        idle = [p for ps in _idle.values() for p in ps]
+        _idle.clear()
+    for process in idle:
+        process.close()
+    return len(idle)
+
+
+# ---------------------------------------------------------------- process trees
 
 
 def kill_tree(pid: int, *, spare_root: bool = False) -> None:
@@ -111,85 +224,6 @@ def kill_tree(pid: int, *, spare_root: bool = False) -> None:
             os.waitpid(process.pid, 0)
 
 
-class _Worker:
-    """A worker process, the item it is at, and since when."""
-
-    def __init__(self, context, task: tuple):
-        self.connection, child_end = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child_end, *task), daemon=True)
-        self.process.start()
-        child_end.close()  # the worker holds the only copy: its death ends the pipe here
-        self.item, self.busy, self.ready, self.since = None, False, False, 0.0
-
-    def assign(self, item: Any) -> None:
-        self.item, self.busy, self.since = item, True, time.monotonic()
-        with contextlib.suppress(OSError):  # a worker that has just died: outcome() says so
-            self.connection.send(item)
-
-    def deadline(self, time_limit: float) -> float | None:
-        return self.since + time_limit if self.busy and self.ready else None
-
-    def outcome(self, time_limit: float) -> Outcome | None:
-        """The item's outcome if it has one by now: its value, or why it has none."""
-        if not self.busy:
-            return None
-        try:
-            while self.connection.poll():
-                message = self.connection.recv()
-                if message != _READY:
-                    return self._finish(*message)
-                self.ready, self.since = True, time.monotonic()
-        except EOFError:  # the worker is gone, or going: make sure of it
-            self.kill()
-        if not self.process.is_alive():
-            code = self.process.exitcode
-            return self._finish(None, f"the grading process died (exit code {code})")
-        deadline = self.deadline(time_limit)
-        if deadline is not None and time.monotonic() >= deadline:
-            self.kill()
-            return self._finish(None, f"took longer than the time limit of {time_limit:g} s")
-        return None
-
-    def kill(self) -> None:
-        kill_tree(self.process.pid)
-        self.process.join()
-
-    def _finish(self, value: Any, problem: str | None) -> Outcome:
-        outcome = Outcome(self.item, value, problem)
-        self.item, self.busy = None, False
-        return outcome
-
-
-def _wait_for_news(pool: list[_Worker], time_limit: float) -> None:
-    """Wait until a busy worker answers, dies, or reaches its deadline."""
-    busy = [worker for worker in pool if worker.busy]
-    deadlines = [d for worker in busy if (d := worker.deadline(time_limit)) is not None]
-    timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
-    wait([handle for w in busy for handle in (w.connection, w.process.sentinel)], timeout)
-
-
-def _serve(connection, work, setup, log: Path | None, env: dict[str, str] | None) -> None:
-    """A worker process: run ``work`` on each item received, answer ``(value, problem)``."""
-    _adopt_orphans()
-    if log is not None:
-        _send_output_to(log)
-    os.environ.update(env or {})  # before setup: whatever it starts inherits it
-    if setup is not None:
-        setup()
-    connection.send(_READY)
-    while True:
-        try:
-            item = connection.recv()
-        except EOFError:  # the pool is closing
-            return
-        try:
-            answer = (work(item), None)
-        except Exception as error:  # the item's failure, not the worker's
-            answer = (None, f"{type(error).__name__}: {error}")
-        kill_tree(os.getpid(), spare_root=True)  # nothing the item left running goes on
-        connection.send(answer)
-
-
 def _stop_descendants(root: psutil.Process) -> list[psutil.Process]:
     """Stop (SIGSTOP) all descendants of ``root``, parents before their children, looking again
     until no new one shows up."""
@@ -207,6 +241,19 @@ def _stop_descendants(root: psutil.Process) -> list[psutil.Process]:
             stopped[process.pid] = process
 
 
+def die_with_parent(parent: int | None) -> None:
+    """On Linux, have this process killed (SIGKILL) when its parent ends; if ``parent`` (its
+    pid when this process started) has ended already, exit at once."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # The signal only comes for a parent that ends from now on; one that has ended already
+    # has handed this process to another (init, or a subreaper).
+    if parent and os.getppid() != parent:
+        os._exit(1)
+
+
 def _adopt_orphans() -> None:
     """On Linux, be handed the orphans among this process's descendants instead of init: they
     stay in its tree, where ``kill_tree`` finds them."""
@@ -215,9 +262,42 @@ def _adopt_orphans() -> None:
             ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _send_output_to(path: Path) -> None:
-    """Append this process's output, and that of whatever it starts, to a log file."""
-    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
+# ---------------------------------------------------------------- the supervised process
+
+
+def _serve(connection: Connection) -> None:
+    """Set up, say so, then run the work on each item received and answer
+    ``(value, problem)`` until the connection closes."""
+    path, factory, args = connection.recv()
+    sys.path[:] = path
+    try:
+        module, _, name = factory.partition(":")
+        work = getattr(importlib.import_module(module), name)(*args)
+    except Exception as error:
+        connection.send(f"{type(error).__name__}: {error}")
+        return
+    connection.send(_READY)
+    while True:
+        try:
+            item = connection.recv()
+        except EOFError:  # closed: no more work
+            return
+        try:
+            answer = (work(item), None)
+        except Exception as error:  # the item's failure, not the process's
+            answer = (None, f"{type(error).__name__}: {error}")
+        kill_tree(os.getpid(), spare_root=True)  # nothing the item left running goes on
+        connection.send(answer)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m helpers.instructor.supervise CONNECTION_FD PARENT_PID`` (by ``Supervised``)."""
+    fd, parent = (int(arg) for arg in argv)
+    die_with_parent(parent)
+    _adopt_orphans()
+    os.set_inheritable(fd, False)  # kernels and the like never hold the connection
+    _serve(Connection(fd))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

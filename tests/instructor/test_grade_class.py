@@ -1,6 +1,6 @@
-"""Grading a class in parallel: same results as nbgrader's serial autograde, on SQLite and on a
-real PostgreSQL server, and a complete gradebook after a worker is killed midway and the
-command is run again.
+"""Grading a class on a local Dask cluster: same results as nbgrader's serial autograde, on
+SQLite and on a real PostgreSQL server, and a complete gradebook after a worker is killed midway
+and the command is run again. (An existing cluster: test_dask_grading.py.)
 """
 
 from __future__ import annotations
@@ -18,22 +18,22 @@ import pytest
 
 from helpers.instructor.course import Course, folder_contents
 from helpers.instructor.grade_class import grade_class
-from helpers.instructor.samples import build, expected_scores, load_catalogue, stage_students
+from helpers.instructor.samples import build, expected_scores
 
+from class_grading import (
+    CATALOGUE,
+    grading_processes_under,
+    is_kernel,
+    kernels_running_in,
+    running,
+    staged_course,
+)
 from project import PROJECT
 
 pytestmark = pytest.mark.slow
-CATALOGUE = {sample.name: sample for sample in load_catalogue()}
 # Samples that serial nbgrader grades without failing (it gives up on a broken notebook's
 # whole submission, which the parallel command does not).
 SAME_AS_SERIAL = ["solved", "untouched", "loss_without_mean", "einsum_and_mean"]
-
-
-def staged_course(root: Path, names: list[str], db_url: str | None = None) -> Course:
-    course = Course(root, db_url, timeout=30)
-    samples = {name: CATALOGUE[name] for name in names}
-    stage_students(course, samples, root.parent / "built", PROJECT)
-    return course
 
 
 def grade_command(root: Path, *extra: str, db_url: str | None = None) -> list[str]:
@@ -62,20 +62,23 @@ def test_parallel_grading_matches_serial_nbgrader(tmp_path):
 
 
 def test_postgres_gradebook_survives_a_killed_worker(tmp_path, postgres_url):
+    """Without retries, the student of a Dask worker that dies is reported, the others are
+    graded, and ``--resume`` completes the gradebook."""
     names = ["solved", "untouched", "loss_without_mean", "output_dZ_sign", "kernel_killed"]
     course = staged_course(tmp_path / "course", names, db_url=postgres_url)
     process = subprocess.Popen(
-        grade_command(course.root, db_url=postgres_url),
+        grade_command(course.root, "--retries", "0", db_url=postgres_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    victim = wait_for_a_busy_worker(process.pid, course.root)
-    os.kill(victim, signal.SIGKILL)
+    worker, left = wait_for_a_busy_worker(process.pid)
+    os.kill(worker, signal.SIGKILL)
     _, errors = process.communicate(timeout=600)
-    assert process.returncode == 1, "the killed student must be reported"
-    died = [line.split(":")[0].strip() for line in errors.splitlines() if "process died" in line]
+    assert process.returncode == 1, "the killed worker's student must be reported"
+    died = [line.split(":")[0].strip() for line in errors.splitlines() if "KilledWorker" in line]
     assert len(died) == 1, errors
+    assert not any(running(pid) for pid in left), "its grading process and kernels died with it"
 
     rerun = subprocess.run(
         grade_command(course.root, "--resume", db_url=postgres_url), capture_output=True, text=True
@@ -92,28 +95,20 @@ def test_postgres_gradebook_survives_a_killed_worker(tmp_path, postgres_url):
     for name in names:
         assert course.is_graded(name), name
         assert scores[name] == expected_scores(CATALOGUE[name], PROJECT), name
+    assert kernels_running_in(course.root) == []
 
 
-def wait_for_a_busy_worker(parent: int, root: Path, timeout: float = 120) -> int:
-    """The pid of a worker process once it has started grading someone."""
+def wait_for_a_busy_worker(command: int, timeout: float = 120) -> tuple[int, list[int]]:
+    """A Dask worker process of the command once a kernel runs under it, and the grading
+    processes and kernels under it then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        started = list((root / "autograded").glob("*/backprop/*.ipynb"))
-        children = subprocess.run(
-            ["pgrep", "-P", str(parent)], capture_output=True, text=True
-        ).stdout.split()
-        workers = [int(pid) for pid in children if _is_worker(int(pid))]
-        if started and workers:
-            return workers[0]
-        time.sleep(0.5)
+        for worker in psutil.Process(command).children():
+            under = grading_processes_under(worker.pid)
+            if any(is_kernel(process) for process in under):
+                return worker.pid, [process.pid for process in under]
+        time.sleep(0.2)
     raise AssertionError("no worker started grading in time")
-
-
-def _is_worker(pid: int) -> bool:
-    try:
-        return "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return False
 
 
 def test_a_student_over_the_time_limit_is_stopped_and_reported(tmp_path):
@@ -132,16 +127,6 @@ def test_a_student_over_the_time_limit_is_stopped_and_reported(tmp_path):
     assert sorted(report.graded) == names and not report.problems
     for name in names:
         assert course.scores()[name] == expected_scores(CATALOGUE[name], PROJECT)
-
-
-def kernels_running_in(root: Path) -> list[int]:
-    """The Jupyter kernels running in a folder of ``root`` (nbgrader runs them in autograded/)."""
-    kernels = []
-    for process in psutil.process_iter(["cmdline", "cwd"]):
-        command, cwd = " ".join(process.info["cmdline"] or []), process.info["cwd"] or ""
-        if "ipykernel_launcher" in command and Path(cwd).is_relative_to(root.resolve()):
-            kernels.append(process.pid)
-    return kernels
 
 
 def test_staging_never_replaces_a_different_submission(tmp_path):

@@ -5,6 +5,7 @@ is checked by grading the attack samples: tests/instructor/test_samples.py.)"""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -62,3 +63,16 @@ def test_tmp_is_mounted_before_what_may_live_below_it(tmp_path):
     tmp = args.index("/tmp", args.index("--tmpfs") - 1)
     assert args[tmp - 1] == "--tmpfs"
     assert tmp < args.index("--ro-bind")
+
+
+def test_no_kernel_starts_for_a_grading_process_that_is_gone(tmp_path):
+    """bwrap binds itself to its parent only once its sandbox is up: the launcher exits at once
+    when the grading process that started it (jupyter_client's JPY_PARENT_PID) is no longer its
+    parent, instead of starting a kernel that nothing would stop."""
+    connection = tmp_path / "kernel.json"
+    connection.write_text('{"transport": "ipc", "ip": "' + str(tmp_path / "kernel") + '"}')
+    launched = subprocess.run(
+        [sys.executable, "-m", "helpers.instructor.sandbox", str(connection)],
+        cwd=tmp_path, capture_output=True, timeout=30,
+        env={**os.environ, "JPY_PARENT_PID": str(os.getpid() + 1_000_000)})
+    assert launched.returncode == 1 and launched.stderr == b""
