@@ -249,23 +249,28 @@ def _digit_grid(
     nrows = math.ceil(k / ncols)
     fig = _new_figure((1.3 * ncols, 1.5 * nrows + (0.4 if title else 0.0)))
     images = X[:, indices]
-    # Raw 0..255 pixels would saturate with vmax=1; pick the scale from the data shown.
-    vmax = 1.0 if images.size == 0 or images.max() <= 1.0 else 255.0
+    vmax = _pixel_scale(images)
     for i in range(k):
         ax = fig.add_subplot(nrows, ncols, i + 1)
-        # Row-major reshape of one column gives the upright digit (C order, as flattened).
-        ax.imshow(
-            images[:, i].reshape(side, side),
-            cmap="gray_r",
-            vmin=0.0,
-            vmax=vmax,
-            interpolation="nearest",
-        )
+        _show_digit(ax, images[:, i], side, vmax)
         ax.set_title(titles[i], color=colors[i], fontsize=8)
-        ax.set_axis_off()
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _pixel_scale(images: np.ndarray) -> float:
+    """The brightest value of the images' scale: 1 for pixels in [0, 1], 255 for raw bytes
+    (which would saturate with 1)."""
+    return 1.0 if images.size == 0 or images.max() <= 1.0 else 255.0
+
+
+def _show_digit(ax: Axes, pixels: np.ndarray, side: int, vmax: float) -> None:
+    """One image ``(side * side,)`` as an upright grey digit, without axes: a row-major
+    reshape undoes the flattening (C order)."""
+    ax.imshow(pixels.reshape(side, side), cmap="gray_r", vmin=0.0, vmax=vmax,
+              interpolation="nearest")
+    ax.set_axis_off()
 
 
 def plot_digit_grid(
@@ -524,18 +529,11 @@ def plot_digits_with_one_hot(
     fig = _new_figure((0.9 * k + 1.4, 1.4 + 0.28 * num_classes))
     # One grid column per image; the matrix spans them all, so its column j sits under image j.
     grid = fig.add_gridspec(2, k, height_ratios=[1.0, 0.3 * num_classes])
-    vmax = 1.0 if images[:, idx].max() <= 1.0 else 255.0  # raw 0..255 pixels also look right
+    vmax = _pixel_scale(images[:, idx])
     for j, column in enumerate(idx):
         ax = fig.add_subplot(grid[0, j])
-        ax.imshow(
-            images[:, column].reshape(side, side),
-            cmap="gray_r",
-            vmin=0.0,
-            vmax=vmax,
-            interpolation="nearest",
-        )
+        _show_digit(ax, images[:, column], side, vmax)
         ax.set_title(f"digit {labels[column]}", fontsize=9)
-        ax.set_axis_off()
     ax = fig.add_subplot(grid[1, :])
     shown = targets[:, idx]
     ax.imshow(shown, cmap="Blues", vmin=0.0, vmax=1.5, aspect="auto", interpolation="nearest")
