@@ -23,6 +23,8 @@ NOTEBOOKS = [
     "07_predict.ipynb",
 ]
 RUN_SECONDS = 180  # notebook 7 trains a network: about 10 s here, more on a busy machine
+# the one-page summary that closes a notebook, by a phrase of its heading
+SUMMARIES = {"04_L_layer_backward.ipynb": "Summary: the whole backward pass on one page"}
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in front
 KERNEL = "Python 3 (backprop course)"
 ERROR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
@@ -111,6 +113,12 @@ def test_a_solved_notebook_runs_without_an_error_and_shows_every_figure(
         # a picture that loaded, not a broken image
         assert cell.locator(IMAGE_OUTPUT).evaluate("img => img.complete && img.naturalWidth > 100")
         cell.screenshot(path=screenshots / f"{slug(name)}-figure-{index + 1}.png")
+    if name in SUMMARIES:  # a page meant to be read whole: its table rendered, on one screen
+        summary = page.locator(f"{NOTEBOOK} .jp-MarkdownCell", has_text=SUMMARIES[name])
+        summary.scroll_into_view_if_needed()
+        assert summary.locator("table tr").count() >= 8, f"{name}: the summary's table"
+        assert summary.bounding_box()["height"] < page.viewport_size["height"]
+        summary.screenshot(path=screenshots / f"{slug(name)}-summary.png")
     page.screenshot(path=screenshots / f"{slug(name)}-end.png")
 
 
