@@ -24,7 +24,7 @@ help:
 	@echo "make submit zip notebooks/ for handing in (STUDENT=your_id, default: login name)"
 	@echo "make test   lint and run every test"
 	@echo "make bench  compare the course text's training recipe with the taught one"
-	@echo "make bench-grading  serial nbgrader autograde against the parallel command (40 students)"
+	@echo "make bench-grading  serial nbgrader autograde against the parallel command (8 and 32 students), the student's check"
 	@echo "make release  regenerate release/ from source/ with nbgrader"
 	@echo "make kit    build out/student-kit/: what students receive (no solutions, no hidden tests)"
 	@echo "make lint   ruff over the project's code"
@@ -68,9 +68,9 @@ release: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 
-# about 20 minutes on 2 cores
+# about 15 minutes on two free cores (estimated; see the README)
 bench-grading: $(STAMP)
-	$(BIN)/python benchmarks/bench_grading.py --n 40
+	$(BIN)/python benchmarks/bench_grading.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,24 +1,29 @@
-"""Serial nbgrader autograde against the parallel command, and what the sandbox costs.
+"""Serial nbgrader autograde against the parallel command, at two class sizes; where the time
+of one submission goes, before and after the kernel changes; the student's check.
 
-N submissions (default 40, a mix of correct answers, correct answers written differently and
-typical mistakes, taken in turn from the sample catalogue) are staged three times, in three
-course folders with the same configuration. One is graded by plain ``nbgrader autograde backprop``
-(one process, one student after another), one by ``python -m helpers.instructor.grade_class``,
-both with their kernels in the bubblewrap sandbox (the default), and one by
-``python -m helpers.instructor.grade_class --unsandboxed``. The script prints
+A class of N submissions (a mix of correct answers, correct answers written differently and
+typical mistakes, taken in turn from the sample catalogue) is staged twice, in two course
+folders with the same configuration, for each size of ``--sizes`` (default 8 and 32). One is
+graded by plain ``nbgrader autograde backprop`` (one process, one student after another), the
+other by ``python -m helpers.instructor.grade_class``, both with their kernels in the
+bubblewrap sandbox. The script prints
 
-    * seconds per submission of serial nbgrader and of the course's command, their ratio, and
-      whether both gradebooks hold the same scores;
-    * seconds per submission of the course's command sandboxed and unsandboxed, their ratio
-      (sandboxed / unsandboxed: what the sandbox costs), and whether both gradebooks hold the
-      same scores;
-    * where the time of one submission goes (sandboxed, graded in this process).
+    * for each size, seconds per submission of serial nbgrader and of the course's command,
+      their ratio, and whether both gradebooks hold the same scores;
+    * where the time of one correct submission goes (graded in this process, its steps timed
+      inside the run): kernel starts, the student's cells in the kernel, the test cells judged
+      in this process, kernel ends, SQL statements, the rest; once as before the kernel changes
+      (``GradingExecute.shutdown_kernel = "graceful"``, nbclient's default) and once as now;
+    * the student's check (``python -m helpers.student check``) of all seven solved notebooks,
+      one notebook at a time and as it runs by default;
+    * a summary table.
 
-``--sandbox-only`` stages the class twice and prints only the sandbox comparison (default
-N 8); ``--breakdown-only`` prints only the last part. The exit status is 1 when two gradebooks
-differ, 2 when this machine cannot sandbox grading kernels.
+``--sandbox-only`` stages one class twice and prints only what the sandbox costs (the course's
+command with and without it; default N 8); ``--breakdown-only`` prints only the breakdown. The
+exit status is 1 when two gradebooks differ, 2 when this machine cannot sandbox grading kernels.
 
-    python benchmarks/bench_grading.py [--n 40] [--workers 2] [--sandbox-only | --breakdown-only]
+    python benchmarks/bench_grading.py [--sizes 8,32] [--workers 2]
+                                       [--sandbox-only [--n 8] | --breakdown-only]
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 from nbclient import NotebookClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -39,7 +45,13 @@ from sqlalchemy.engine import Engine
 from helpers.instructor import sandbox
 from helpers.instructor.course import Course
 from helpers.instructor.grade_class import BLAS_THREAD_VARIABLES
-from helpers.instructor.samples import load_catalogue, stage_students
+from helpers.instructor.judge import Judge
+from helpers.instructor.samples import (
+    load_catalogue,
+    notebook_names,
+    solved_notebook,
+    stage_students,
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 KINDS = ("solved", "alternative", "mistake")
@@ -93,27 +105,30 @@ def time_parallel(course: Course, workers: int, sandboxed: bool = True) -> float
     return time.perf_counter() - start
 
 
-def breakdown(folder: Path) -> dict[str, float]:
+def breakdown(folder: Path, shutdown: str = "immediate") -> dict[str, float]:
     """Where one correct submission's autograde spends its time, measured inside that run.
 
-    nbclient's kernel start-up, cell execution and kernel shut-down, and SQLAlchemy's SQL
-    statements, are timed by wrapping them while ``Course.autograde`` runs in this process.
+    nbclient's kernel start-up, cell execution and kernel end, the judge's test cells and
+    SQLAlchemy's SQL statements are timed by wrapping them while ``Course.autograde`` runs in
+    this process. ``shutdown``: how each kernel ends (``GradingExecute.shutdown_kernel``).
     """
-    root = folder / "breakdown" / "course"
+    root = folder / f"breakdown-{shutdown}" / "course"
     course = Course(root)
+    course.config.GradingExecute.shutdown_kernel = shutdown
     solved = next(s for s in load_catalogue() if s.kind == "solved")
-    stage_students(course, {"one": solved}, folder / "breakdown" / "built", PROJECT)
+    stage_students(course, {"one": solved}, root.parent / "built", PROJECT)
 
-    spent = dict.fromkeys(["kernel", "cells", "shutdown", "database"], 0.0)
-    wrapped = {  # the blocking versions, which nbconvert's ExecutePreprocessor calls
-        "start_new_kernel": "kernel",
-        "start_new_kernel_client": "kernel",
-        "execute_cell": "cells",
-        "_cleanup_kernel": "shutdown",
-    }
-    originals = {name: getattr(NotebookClient, name) for name in wrapped}
-    for name, label in wrapped.items():
-        setattr(NotebookClient, name, _timed(originals[name], label, spent))
+    spent = dict.fromkeys(["kernel", "cells", "tests", "shutdown", "database"], 0.0)
+    wrapped = [  # the blocking versions, which nbconvert's ExecutePreprocessor calls
+        (NotebookClient, "start_new_kernel", "kernel"),
+        (NotebookClient, "start_new_kernel_client", "kernel"),
+        (NotebookClient, "execute_cell", "cells"),
+        (NotebookClient, "_cleanup_kernel", "shutdown"),
+        (Judge, "run", "tests"),
+    ]
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in wrapped]
+    for owner, name, label in wrapped:
+        setattr(owner, name, _timed(getattr(owner, name), label, spent))
     started = {}
 
     def before(conn, cursor, *args):
@@ -131,13 +146,14 @@ def breakdown(folder: Path) -> dict[str, float]:
     finally:
         event.remove(Engine, "before_cursor_execute", before)
         event.remove(Engine, "after_cursor_execute", after)
-        for name, method in originals.items():
-            setattr(NotebookClient, name, method)
+        for owner, name, method in originals:
+            setattr(owner, name, method)
     return {
         "total (in-process autograde)": total,
         f"kernel starts ({len(course.notebooks())} notebooks)": spent["kernel"],
-        "cell execution": spent["cells"],
-        "kernel shut-downs": spent["shutdown"],
+        "student's cells (in the kernel)": spent["cells"],
+        "test cells (judged in this process)": spent["tests"],
+        "kernel ends": spent["shutdown"],
         "database (SQL statements)": spent["database"],
         "the rest (nbgrader's conversions, files, checks)": total - sum(spent.values()),
     }
@@ -154,23 +170,61 @@ def _timed(method, label: str, spent: dict):
     return timed
 
 
-def _print_breakdown(folder: Path) -> None:
-    print("\nwhere the time of one submission goes:")
-    for label, seconds in breakdown(folder).items():
-        print(f"  {label:<52} {seconds:6.2f} s")
+def _print_breakdown(folder: Path) -> dict[str, dict[str, float]]:
+    """The breakdown before and after the kernel changes, side by side."""
+    measured = {"before": breakdown(folder, "graceful"), "now": breakdown(folder, "immediate")}
+    print("\nwhere the time of one correct submission goes (seconds; before: kernels shut down"
+          "\ngracefully, nbclient's default; now: killed after the last cell):")
+    print(f"  {'':<50} {'before':>7} {'now':>7}")
+    for label in measured["now"]:
+        print(f"  {label:<50} {measured['before'][label]:7.2f} {measured['now'][label]:7.2f}")
+    return measured
 
 
-def compare_serial(folder: Path, n: int, workers: int) -> tuple[Course, float, bool]:
-    """Serial nbgrader against the course's command: the graded course of the command, its
-    seconds, and whether both gradebooks hold the same scores."""
-    serial = stage_class(folder / "serial" / "course", n)
-    parallel = stage_class(folder / "parallel" / "course", n)
+def time_check(folder: Path, jobs: int) -> tuple[float, str]:
+    """Seconds of the student's check of the seven solved notebooks, and its report."""
+    solved = folder / "check" / "notebooks"
+    if not solved.exists():
+        solved.mkdir(parents=True)
+        for name in notebook_names(PROJECT):
+            nbformat.write(solved_notebook(name, PROJECT), solved / f"{name}.ipynb")
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.student", "check", "--folder", str(solved),
+         "--release", str(PROJECT / "release" / "backprop"), "--jobs", str(jobs)],
+        cwd=PROJECT, capture_output=True, text=True, check=False,
+    )
+    return time.perf_counter() - start, done.stdout
+
+
+def _print_check(folder: Path) -> dict[str, float]:
+    print("\nthe student's check of all seven solved notebooks (python -m helpers.student check):")
+    seconds = {}
+    reports = set()
+    for jobs in (1, 2):
+        seconds[jobs], report = time_check(folder, jobs)
+        reports.add(report)
+        summary = report.strip().splitlines()[-2] if report.strip() else "(no report)"
+        print(f"  {jobs} notebook(s) at a time: {seconds[jobs]:6.1f} s   {summary}", flush=True)
+    print(f"  same report both ways: {len(reports) == 1}")
+    return seconds
+
+
+def compare_serial(folder: Path, n: int, workers: int) -> tuple[float, float, bool]:
+    """Serial nbgrader against the course's command on a class of ``n``: the seconds of each,
+    and whether both gradebooks hold the same scores."""
+    print(f"\n{n} submissions:", flush=True)
+    serial = stage_class(folder / f"serial-{n}" / "course", n)
+    parallel = stage_class(folder / f"parallel-{n}" / "course", n)
     serial_seconds = time_serial(serial)
-    _print_seconds("serial nbgrader autograde:", serial_seconds, n)
+    _print_seconds("  serial nbgrader autograde:", serial_seconds, n)
     parallel_seconds = time_parallel(parallel, workers)
-    _print_seconds("helpers.instructor.grade_class:", parallel_seconds, n)
-    print(f"throughput ratio (parallel / serial): {serial_seconds / parallel_seconds:.2f}x")
-    return parallel, parallel_seconds, _same_scores(serial, parallel)
+    _print_seconds(f"  grade_class, {workers} workers:", parallel_seconds, n)
+    print(f"  throughput ratio (serial / parallel time): {serial_seconds / parallel_seconds:.2f}x")
+    same = _same_scores(serial, parallel, indent="  ")
+    for course in (serial, parallel):  # the next size gets the disk and the page cache
+        shutil.rmtree(course.root.parent, ignore_errors=True)
+    return serial_seconds, parallel_seconds, same
 
 
 def compare_sandbox(
@@ -203,7 +257,9 @@ def _same_scores(one: Course, other: Course, indent: str = "") -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, help="submissions (default: 40; 8 with --sandbox-only)")
+    parser.add_argument("--sizes", default="8,32",
+                        help="class sizes, comma-separated (default: %(default)s)")
+    parser.add_argument("--n", type=int, default=8, help="submissions for --sandbox-only")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--breakdown-only", action="store_true", help="skip the class runs")
@@ -213,7 +269,7 @@ def main() -> int:
         help="only the course's command with and without the sandbox",
     )
     args = parser.parse_args()
-    n = args.n or (8 if args.sandbox_only else 40)
+    sizes = [int(size) for size in args.sizes.split(",")]
     if (reason := sandbox.problem()) is not None:
         print(f"error: {reason}", file=sys.stderr)
         return 2
@@ -222,15 +278,36 @@ def main() -> int:
         if args.breakdown_only:
             _print_breakdown(folder)
             return 0
-        print(f"{n} submissions, {args.workers} workers, {os.cpu_count()} cores", flush=True)
         if args.sandbox_only:
-            return 0 if compare_sandbox(folder, n, args.workers) else 1
-        parallel, parallel_seconds, same = compare_serial(folder, n, args.workers)
-        same &= compare_sandbox(folder, n, args.workers, (parallel, parallel_seconds))
-        _print_breakdown(folder)
-        return 0 if same else 1
+            print(f"{args.n} submissions, {args.workers} workers, {os.cpu_count()} cores")
+            return 0 if compare_sandbox(folder, args.n, args.workers) else 1
+        print(f"class sizes {sizes}, {args.workers} workers, {os.cpu_count()} cores", flush=True)
+        runs = {n: compare_serial(folder, n, args.workers) for n in sizes}
+        measured = _print_breakdown(folder)
+        check = _print_check(folder)
+        _print_summary(runs, measured, check, args.workers)
+        return 0 if all(same for *_, same in runs.values()) else 1
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _print_summary(runs: dict, measured: dict, check: dict, workers: int) -> None:
+    print("\nsummary")
+    print(f"  {'students':>8} {'serial s/sub':>13} {'grade_class s/sub':>18} {'ratio':>6} "
+          f"{'same scores':>11}")
+    for n, (serial, parallel, same) in runs.items():
+        print(f"  {n:>8} {serial / n:13.2f} {parallel / n:18.2f} {serial / parallel:5.2f}x "
+              f"{str(same):>11}")
+    if len(runs) > 1:
+        (small, (_, first, _)), *_, (large, (_, last, _)) = runs.items()
+        growth = (last / large) / (first / small)
+        print(f"  grade_class per submission at {large} against {small} students: {growth:.2f}x"
+              " (1.00x: linear growth of the whole run)")
+    total = "total (in-process autograde)"
+    print(f"  one submission in-process: {measured['before'][total]:.2f} s before, "
+          f"{measured['now'][total]:.2f} s now")
+    print(f"  student's check of the seven notebooks: {check[1]:.1f} s one at a time, "
+          f"{check[2]:.1f} s two at a time (the default)")
 
 
 if __name__ == "__main__":

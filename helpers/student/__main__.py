@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from helpers.student.check import run_check
+from helpers.student.check import CHECK_JOBS, run_check
 from helpers.student.execution import CELL_TIMEOUT
 from helpers.student.fill import run_fill
 from helpers.student.lab import run_lab
@@ -21,6 +21,13 @@ def positive_seconds(text: str) -> float:
     if not seconds > 0:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
     return seconds
+
+
+def positive_int(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check_parser.add_argument(
         "--release", type=Path, default=RELEASE, help="the assignment (default: %(default)s)"
+    )
+    check_parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=CHECK_JOBS,
+        help="notebooks run at the same time, each in its own kernel (default: %(default)s)",
     )
 
     submit_parser = command("submit", "zip your notebooks for handing in", run_submit)

@@ -256,6 +256,9 @@ def _run_in(notebook, folder: Path, timeout: float, env: dict[str, str] | None):
         },
         on_cell_executed=remember,
         resources={"metadata": {"path": str(folder)}},
+        # the kernel is killed after the last cell rather than asked to shut down and waited
+        # for: nothing of it is needed any more, and its folder is a copy that goes with it
+        shutdown_kernel="immediate",
         **client_options(timeout),  # the rules grading applies too
     )
     try:

@@ -11,10 +11,15 @@ from types import SimpleNamespace
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from traitlets.config import Config
 
 from helpers.instructor.course import _failure_reason
 from helpers.instructor.judge import NotebookTests
-from helpers.instructor.preprocessors import RestoreDeletedTests, StripTestTracebacks
+from helpers.instructor.preprocessors import (
+    GradingExecute,
+    RestoreDeletedTests,
+    StripTestTracebacks,
+)
 
 
 def grade_cell(grade_id: str, source: str = "assert True", points: int = 2):
@@ -132,3 +137,11 @@ def test_the_judges_set_up_runs_in_the_notebooks_order_whatever_the_gradebooks()
     tests = NotebookTests.from_gradebook(gradebook, "nb", "a", ["setup", "x", "toy", "test_x"])
     assert tests.setup == ("import numpy as np", "toy = np.eye(2)")
     assert tests.tests == {"test_x": "assert True"} and tests.answer_functions == ("x",)
+
+
+def test_a_grading_kernel_is_killed_after_the_last_cell_unless_configured_otherwise():
+    # nothing of the sandboxed kernel is needed once its notebook has run
+    assert GradingExecute().shutdown_kernel == "immediate"
+    config = Config()
+    config.GradingExecute.shutdown_kernel = "graceful"
+    assert GradingExecute(config=config).shutdown_kernel == "graceful"
