@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from helpers.forward import L_layer_forward
 from helpers.labels import accuracy
 from helpers.plots import _new_figure, plot_loss_curve
+from helpers.training import check_batch_size
 
 __all__ = [
     "Run",
@@ -94,10 +95,9 @@ def train_and_measure(
 def steps_per_pass(m: int, batch_size: int | None) -> int:
     """Steps in one pass over ``m`` examples, as ``helpers.training.minibatches`` takes them:
     ``m // batch_size`` (an incomplete last batch is dropped), or 1 for the full batch."""
+    check_batch_size(batch_size)
     if batch_size is None or batch_size >= m:
         return 1
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}")
     return m // batch_size
 
 

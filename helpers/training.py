@@ -5,6 +5,7 @@ Interface:
     DIMENSIONS: the course's layer sizes
     COURSE_RECIPE, TAUGHT_RECIPE: keyword arguments for ``L_layer_model``
     minibatches(m, batch_size, rng) -> endless iterator of column indices (or None)
+    check_batch_size(batch_size)      ValueError unless a positive integer or None
     while_grading(shown, graded) -> ``graded`` when grading (or the student's check) runs the
                                     notebook, else ``shown``: the size of a demonstration
 """
@@ -31,6 +32,12 @@ COURSE_RECIPE = {"init": "course", "learning_rate": 0.0075, "num_iterations": 20
 TAUGHT_RECIPE = {"init": "he", "learning_rate": 0.2, "num_iterations": 1500, "batch_size": 64}
 
 
+def check_batch_size(batch_size: int | None) -> None:
+    """A batch size is a positive number of examples, or None for the full batch."""
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}")
+
+
 def minibatches(m: int, batch_size: int | None, rng: np.random.Generator) -> Iterator:
     """Endless column indices of minibatches over ``m`` examples.
 
@@ -44,8 +51,7 @@ def minibatches(m: int, batch_size: int | None, rng: np.random.Generator) -> Ite
         of columns. An incomplete last batch of a pass is dropped, so every step sees
         ``batch_size`` examples.
     """
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}")
+    check_batch_size(batch_size)
     if batch_size is None or batch_size >= m:
         while True:
             yield None
