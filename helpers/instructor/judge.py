@@ -41,8 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from nbformat.v4 import new_output
-from nbgrader import utils
 
 from helpers.answers import answers_from
 from helpers.instructor import kernel_agent, reference
@@ -97,6 +95,8 @@ class NotebookTests:
     def is_test_cell(self, cell) -> bool:
         """A test cell whose grade id and code are the gradebook's (nbgrader has put its code
         back); a cell that only claims to be one runs in the kernel like any other."""
+        from nbgrader import utils  # see _new_output
+
         if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
             return False
         grade_id = cell.metadata["nbgrader"].get("grade_id")
@@ -277,6 +277,7 @@ class Judge:
             except Exception as raised:  # a failed check: the cell's error, as in a kernel
                 error = (type(raised).__name__, str(raised))
         outputs = []
+        new_output = _new_output()
         if printed.getvalue():
             outputs.append(new_output("stream", name="stdout", text=printed.getvalue()))
         if error is not None:
@@ -311,6 +312,14 @@ def _read_but_never_set(source: str) -> set[str]:
         elif isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
     return read - bound
+
+
+def _new_output():
+    # nbformat and nbgrader are imported where they are used (about 1.7 s): the instructor's
+    # own runs of source/ import this module in their kernels for KernelFunction alone
+    from nbformat.v4 import new_output
+
+    return new_output
 
 
 def _reference_versions(names) -> tuple:
