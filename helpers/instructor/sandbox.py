@@ -199,6 +199,9 @@ def _environment() -> dict[str, str]:
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "PYTHONDONTWRITEBYTECODE": "1",
         "NBGRADER_EXECUTION": "autograde",
+        # the kernel's parent is the sandbox's init, pid 1: ipykernel then neither watches it
+        # nor prints its "Ctrl-C will not work" banner into the grading log
+        "JPY_PARENT_PID": "1",
         # one thread each: kernels of several students share the cores
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
     }
