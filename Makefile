@@ -50,7 +50,7 @@ test: lint
 	bash .ci/install-chromium
 	bash .ci/install-bubblewrap
 	# one BLAS thread per worker: two workers with two threads each would fight over 2 cores
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile \
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 \
 		tests source/backprop --nbval-lax --nbval-current-env
 
 lint: $(STAMP)
