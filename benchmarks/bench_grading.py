@@ -13,7 +13,8 @@ bubblewrap sandbox. The script prints
     * where the time of one correct submission goes (graded in this process, its steps timed
       inside the run): kernel starts, the student's cells in the kernel, the test cells judged
       in this process, kernel ends, SQL statements, the rest; once as before the kernel changes
-      (``GradingExecute.shutdown_kernel = "graceful"``, nbclient's default) and once as now;
+      (``GradingExecute.start_next_early`` off, ``shutdown_kernel = "graceful"``, nbclient's
+      default) and once as now;
     * the student's check (``python -m helpers.student check``) of all seven solved notebooks,
       one notebook at a time and as it runs by default;
     * a summary table, and the targets with the figure that decides each.
@@ -46,6 +47,7 @@ from helpers.instructor import sandbox
 from helpers.instructor.course import Course
 from helpers.instructor.grade_class import BLAS_THREAD_VARIABLES
 from helpers.instructor.judge import Judge
+from helpers.instructor.preprocessors import GradingExecute
 from helpers.instructor.samples import (
     load_catalogue,
     notebook_names,
@@ -105,23 +107,27 @@ def time_parallel(course: Course, workers: int, sandboxed: bool = True) -> float
     return time.perf_counter() - start
 
 
-def breakdown(folder: Path, shutdown: str = "immediate") -> dict[str, float]:
+def breakdown(folder: Path, before: bool = False) -> dict[str, float]:
     """Where one correct submission's autograde spends its time, measured inside that run.
 
     nbclient's kernel start-up, cell execution and kernel end, the judge's test cells and
     SQLAlchemy's SQL statements are timed by wrapping them while ``Course.autograde`` runs in
-    this process. ``shutdown``: how each kernel ends (``GradingExecute.shutdown_kernel``).
+    this process. ``before``: as before the kernel changes, each kernel started when its
+    notebook's turn comes and asked to shut down (``GradingExecute.start_next_early`` off,
+    ``GradingExecute.shutdown_kernel`` "graceful", nbclient's default).
     """
-    root = folder / f"breakdown-{shutdown}" / "course"
+    root = folder / f"breakdown-{'before' if before else 'now'}" / "course"
     course = Course(root)
-    course.config.GradingExecute.shutdown_kernel = shutdown
+    if before:
+        course.config.GradingExecute.shutdown_kernel = "graceful"
+        course.config.GradingExecute.start_next_early = False
     solved = next(s for s in load_catalogue() if s.kind == "solved")
     stage_students(course, {"one": solved}, root.parent / "built", PROJECT)
 
     spent = dict.fromkeys(["kernel", "cells", "tests", "shutdown", "database"], 0.0)
     wrapped = [  # the blocking versions, which nbconvert's ExecutePreprocessor calls
-        (NotebookClient, "start_new_kernel", "kernel"),
-        (NotebookClient, "start_new_kernel_client", "kernel"),
+        (GradingExecute, "start_new_kernel", "kernel"),
+        (GradingExecute, "start_new_kernel_client", "kernel"),
         (NotebookClient, "execute_cell", "cells"),
         (NotebookClient, "_cleanup_kernel", "shutdown"),
         (Judge, "run", "tests"),
@@ -172,9 +178,10 @@ def _timed(method, label: str, spent: dict):
 
 def _print_breakdown(folder: Path) -> dict[str, dict[str, float]]:
     """The breakdown before and after the kernel changes, side by side."""
-    measured = {"before": breakdown(folder, "graceful"), "now": breakdown(folder, "immediate")}
-    print("\nwhere the time of one correct submission goes (seconds; before: kernels shut down"
-          "\ngracefully, nbclient's default; now: killed after the last cell):")
+    measured = {"before": breakdown(folder, before=True), "now": breakdown(folder)}
+    print("\nwhere the time of one correct submission goes (seconds; before: each kernel started"
+          "\nin its notebook's turn and shut down gracefully, nbclient's default; now: the next"
+          "\nnotebook's kernel started while one runs, each killed after its last cell):")
     print(f"  {'':<50} {'before':>7} {'now':>7}")
     for label in measured["now"]:
         print(f"  {label:<50} {measured['before'][label]:7.2f} {measured['now'][label]:7.2f}")

@@ -31,6 +31,7 @@ Interface:
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 import shutil
@@ -165,7 +166,11 @@ class Course:
         with temp_attrs(
             coursedir, assignment_id=ASSIGNMENT, student_id=student, notebook_id=notebook
         ):
-            app = Autograde(coursedir=coursedir, parent=self.api)
+            # one notebook alone: no next notebook whose kernel could start early, and the
+            # folder it would start in may be emptied first
+            config = copy.deepcopy(self.config)
+            config.GradingExecute.start_next_early = False
+            app = Autograde(coursedir=coursedir, parent=self.api, config=config)
             app.force = True
             app.create_student = True
             return capture_log(app)

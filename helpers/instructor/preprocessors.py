@@ -3,7 +3,9 @@
     GradingExecute         (Autograde.autograde_preprocessors, in place of nbgrader's Execute)
                            runs the student's cells in a sandboxed kernel
                            (``helpers.instructor.sandbox``) and the test cells in this process
-                           (``helpers.instructor.judge``), where the kernel cannot reach them
+                           (``helpers.instructor.judge``), where the kernel cannot reach them;
+                           the kernel of the student's next notebook starts while this one
+                           runs, and each kernel is killed after its last cell
     RestoreDeletedTests    (Autograde.sanitize_preprocessors) nbgrader's OverwriteCells, without
                            its KeyError on a test cell deleted after a read-only cell
     ClearHiddenTestCode    (GenerateFeedback.preprocessors) nbgrader's ClearHiddenTests for the
@@ -55,6 +57,9 @@ class GradingExecute(Execute):
     # submission). "graceful" restores nbclient's default (the benchmark's "before").
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate",
                            help="How a grading kernel ends after the last cell.").tag(config=True)
+    # see async_start_new_kernel
+    start_next_early = Bool(True, help="Start the kernel of the student's next notebook "
+                            "while this one runs (sandboxed kernels only).").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         if self.sandbox:
@@ -66,6 +71,10 @@ class GradingExecute(Execute):
             order = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
             self._tests = NotebookTests.from_gradebook(
                 gradebook, info["notebook"], info["assignment"], order)
+            notebooks = [n.name for n in gradebook.find_assignment(info["assignment"]).notebooks]
+        # nbgrader grades a student's notebooks in the order of their names, in one folder
+        # (and copies each there only when its turn comes)
+        self._next_notebook = any(name > info["notebook"] for name in notebooks)
         self._judge = self._client = None
         with tempfile.TemporaryDirectory(prefix="backprop-kernel-") as scratch:
             self._scratch = Path(scratch)
@@ -74,6 +83,7 @@ class GradingExecute(Execute):
             finally:
                 if self._client is not None:
                     self._client.stop_channels()
+                _Spare.clean_up_used()
         for grade_id, problems in refused_cells(nb).items():  # the guard ran at the start
             self.log.warning("Refused answer cell %s: %s", grade_id, "; ".join(problems))
         return nb, resources
@@ -82,13 +92,49 @@ class GradingExecute(Execute):
         if not self.sandbox:
             return super().create_kernel_manager()
         self.kernel_name = sandbox.KERNEL_NAME
-        km = super().create_kernel_manager()
-        specs = sandbox.write_kernelspec(self._scratch)
+        self.km = self._sandboxed_manager(self._scratch)
+        return self.km
+
+    def _sandboxed_manager(self, scratch: Path):
+        """A manager for a sandboxed kernel whose kernelspec and sockets are in ``scratch``."""
+        km = self.kernel_manager_class(kernel_name=sandbox.KERNEL_NAME, config=self.config)
+        specs = sandbox.write_kernelspec(scratch)
         km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(specs)])
-        sockets = self._scratch / "sockets"
+        sockets = scratch / "sockets"
         sockets.mkdir()
         km.transport, km.ip = "ipc", str(sockets / "kernel")
         return km
+
+    async def async_start_new_kernel(self, **kwargs):
+        # A kernel takes about half a second of CPU to start. The kernel of the student's next
+        # notebook starts while this one runs, so that the core's idle moments (the waits for
+        # the kernel's replies) go into it; the next notebook then finds its kernel started,
+        # in the same folder, with the same arguments, and nothing run in it yet. Its sandbox
+        # shows the folder's files as they were when it started: the earlier notebooks, which
+        # load_answers reads, but not its own notebook, which nbgrader copies in later and no
+        # kernel reads.
+        spare = await _Spare.take(self._folder()) if self.sandbox else None
+        if spare is None:
+            await super().async_start_new_kernel(**kwargs)
+        else:
+            self.km = spare
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        # once this notebook's kernel is ready: it goes first
+        if self.sandbox and self.start_next_early and self._next_notebook:
+            try:
+                await _Spare.start(self, self._folder())
+            except Exception as error:  # the next notebook starts its own kernel, as without
+                self.log.warning("Could not start the next notebook's kernel early: %s", error)
+        return client
+
+    # nbclient's blocking set-up calls these wrappers, made from its own coroutines
+    start_new_kernel = run_sync(async_start_new_kernel)
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _folder(self) -> str | None:
+        return self.resources.get("metadata", {}).get("path") or None
 
     def preprocess_cell(self, cell, resources, index):
         if not self._tests.is_test_cell(cell):
@@ -107,6 +153,60 @@ class GradingExecute(Execute):
             self._judge = Judge(self._tests, self._client, self.timeout,
                                 alive=run_sync(self.km.is_alive))
         return self._judge
+
+
+class _Spare:
+    """The one kernel started early in this process: for the next notebook of the student
+    being graded, in that student's folder. One process grades one notebook at a time."""
+
+    waiting = None  # (folder, kernel manager, scratch folder), started and unused
+    used = []  # scratch folders of spares taken, removed once their notebook is graded
+
+    @classmethod
+    async def start(cls, execute: GradingExecute, folder: str | None) -> None:
+        await cls.discard()
+        scratch = tempfile.TemporaryDirectory(prefix="backprop-kernel-")
+        current = execute.km
+        # nbclient's own start (its arguments, its working folder), on a manager of our own
+        execute.km = execute._sandboxed_manager(Path(scratch.name))
+        try:
+            await super(GradingExecute, execute).async_start_new_kernel()
+            cls.waiting = (folder, execute.km, scratch)
+        except Exception:
+            scratch.cleanup()
+            raise
+        finally:
+            execute.km = current
+
+    @classmethod
+    async def take(cls, folder: str | None):
+        """The spare started for ``folder``, if it is there and alive (then it is the caller's);
+        any other spare is stopped."""
+        if cls.waiting is not None and cls.waiting[0] == folder:
+            _, km, scratch = cls.waiting
+            cls.waiting = None
+            if await km.is_alive():
+                cls.used.append(scratch)
+                return km
+            await km.cleanup_resources()
+            scratch.cleanup()
+        await cls.discard()
+        return None
+
+    @classmethod
+    async def discard(cls) -> None:
+        if cls.waiting is not None:
+            _, km, scratch = cls.waiting
+            cls.waiting = None
+            try:
+                await km.shutdown_kernel(now=True)
+            finally:
+                scratch.cleanup()
+
+    @classmethod
+    def clean_up_used(cls) -> None:
+        while cls.used:
+            cls.used.pop().cleanup()
 
 
 class RestoreDeletedTests(OverwriteCells):
