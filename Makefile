@@ -68,7 +68,7 @@ release: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 
-# about 15 minutes on two free cores (estimated; see the README)
+# 18 to 21 minutes on two free cores (measured; see the README)
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/bench_grading.py
 
