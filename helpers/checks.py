@@ -100,6 +100,9 @@ def _shape_hint(got: tuple, expected: tuple) -> str:
         return "it is a single number: did the sum run over every axis instead of one?"
     if len(expected) == 2 and got == (expected[1],):
         return "summed over the wrong axis: axis=0 adds down the rows, axis=1 along them"
+    if len(expected) == 2 and expected[1] == 1 and len(got) == 2 and got[0] == 1 != got[1]:
+        return ("a row instead of a column: the sum ran over axis 0, the units; the examples "
+                "are the columns, axis=1")
     return ""
 
 
@@ -120,11 +123,13 @@ def _value_hint(got: np.ndarray, expected: np.ndarray, m: int | None) -> str:
 
 
 def _slip_hint(got: np.ndarray, slips: dict | None) -> str:
-    """The hint of the named slip whose result ``got`` is, if any."""
-    for hint, value in (slips or {}).items():
-        value = np.asarray(value, dtype=float)
-        if got.shape == value.shape and np.allclose(got, value, rtol=1e-6, atol=1e-9):
-            return hint
+    """The hint of the named slip whose result ``got`` is, if any. A tuple holds what the
+    variants of one slip give (``A @ B`` or ``B @ A``)."""
+    for hint, values in (slips or {}).items():
+        for value in values if isinstance(values, tuple) else (values,):
+            value = np.asarray(value, dtype=float)
+            if got.shape == value.shape and np.allclose(got, value, rtol=1e-6, atol=1e-9):
+                return hint
     return ""
 
 
@@ -151,7 +156,8 @@ def assert_close(name: str, got, expected, *, m: int | None = None, slips: dict 
         got: the student's array.
         expected: the expected array.
         m: the number of examples, when the array carries a ``1/m`` (for the hint).
-        slips: ``{hint: what that mistake gives}`` for the exercise's typical slips.
+        slips: ``{hint: what that mistake gives}`` for the exercise's typical slips; a tuple
+            of results when the slip has variants.
         rtol, atol: tolerances as in ``numpy.allclose``.
     """
     got, expected = _same_shape_and_finite(name, got, expected, slips)

@@ -68,8 +68,9 @@ def test_shape_mismatch_names_the_array_and_both_shapes(rng):
         ((3,), (3, 1), ["keepdims=True"]),
         ((), (3, 1), ["single number", "every axis"]),
         ((4,), (3, 4), ["wrong axis"]),
+        ((1, 5), (3, 1), ["a row instead of a column", "axis=1"]),
     ],
-    ids=["transpose", "keepdims", "scalar", "axis"],
+    ids=["transpose", "keepdims", "scalar", "axis", "row"],
 )
 def test_shape_mistakes_get_their_hint(rng, got_shape, expected_shape, hints):
     message = failure(assert_close, "dW", rng.standard_normal(got_shape), np.zeros(expected_shape))
@@ -294,6 +295,10 @@ def test_a_named_slip_gets_its_hint_before_the_generic_ones(rng):
     slips = {"argmax along the wrong axis": np.arange(10)}
     message = failure(assert_close, "p", np.arange(10), np.arange(8), slips=slips)
     assert message == "p: expected shape (8,), got (10,); argmax along the wrong axis"
+    # a slip with variants: either result gets the hint
+    slips = {"a matrix product": (expected @ expected.T, expected.T @ expected)}
+    assert failure(assert_close, "dZ", expected.T @ expected, expected.T @ expected + 1,
+                   slips=slips).endswith("; a matrix product")
     # an answer that is not the slip gets no slip hint
     assert "mask" not in failure(assert_close, "dZ", expected * 3, expected,
                                  slips={"took the mask from dH": expected * 2})
