@@ -146,3 +146,36 @@ def _execute(client, code: str, metadata: dict | None = None):
             break
     content = reply["content"]
     return True if content["status"] == "ok" else content
+
+
+@pytest.mark.slow
+def test_the_validate_button_refuses_what_grading_refuses(tmp_path, monkeypatch):
+    """nbgrader's Validate handler, run as the student's lab runs it (``lab_command``'s
+    environment and folder), fails notebook 1 when its answer imports SciPy, which passes
+    every visible test when run unguarded (the student's check agrees: test_check_agrees)."""
+    import logging
+
+    from nbgrader.server_extensions.validate_assignment.handlers import (
+        ValidateAssignmentHandler as Handler,
+    )
+
+    from helpers.instructor.samples import build
+    from helpers.student.lab import lab_command
+
+    sample = next(s for s in load_catalogue() if s.name == "loss_with_scipy")
+    folder = build(sample, tmp_path / "backprop", PROJECT)
+    _, environment, cwd = lab_command(RELEASE, folder)
+    monkeypatch.setattr("os.environ", environment)
+    monkeypatch.chdir(cwd)
+
+    class Lab:  # the handler's own methods, without a web server
+        settings, log = {"root_dir": str(folder)}, logging.getLogger("validate")
+        root_dir, load_config = Handler.root_dir, Handler.load_config
+        validate_notebook = Handler.validate_notebook
+
+    reply = Lab().validate_notebook("01_loss.ipynb")
+    assert reply["success"], reply  # it ran
+    failed = {cell["source"].split("\n")[0] for cell in reply["value"].get("failed", [])}
+    assert any("Part 1" in line for line in failed), reply["value"]
+    errors = " ".join(cell.get("error", "") for cell in reply["value"]["failed"])
+    assert "NameError" in errors and "compute_loss" in errors, errors  # the answer never ran
