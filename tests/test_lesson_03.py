@@ -188,8 +188,10 @@ def test_points_of_notebook_3() -> None:
         if c.metadata.get("nbgrader", {}).get("grade")
     }
     assert points == {
-        "test_layer_backward": 5,
-        "test_layer_backward_hidden": 8,
+        "test_layer_backward_dW_db": 3,
+        "test_layer_backward_dW_db_hidden": 5,
+        "test_layer_backward_dH_prev": 2,
+        "test_layer_backward_dH_prev_hidden": 3,
         "test_why_no_1_over_m_hidden": 1,
         "test_dW21_by_hand_hidden": 1,
     }

@@ -139,16 +139,16 @@ def answer_and_run(page, lab, code: str, shown: str, screenshot):
 
 
 def test_a_typical_wrong_answer_shows_its_hint_first(page, lab, screenshots):
-    failed = answer_and_run(page, lab, WRONG_LOSS, "loss of a uniform guess",
+    failed = answer_and_run(page, lab, WRONG_LOSS, "loss of the three images",
                             screenshots / "01_loss-wrong-answer-hint.png")
     text = failed.locator(ERROR_OUTPUT).inner_text()
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(lines) == 2, lines
     assert lines[0] == (
-        "CheckFailed: loss of a uniform guess: expected 2.30259, got 11.5129; it is m = 5 "
+        "CheckFailed: loss of the three images: expected 1.02009, got 3.06027; it is m = 3 "
         "times too large: the mean needs a factor 1/m"
     )
-    assert lines[1].lstrip().startswith("line 4: assert_scalar_close(")
+    assert lines[1].lstrip().startswith("line 6: assert_scalar_close(")
     assert "helpers" not in text
 
 
