@@ -102,3 +102,30 @@ def test_a_test_cell_reads_the_kernels_answers_as_data_and_nothing_else(kernel):
     )
     assert [(o.ename, o.evalue) for o in graded.run(cell)] == [
         ("NameError", "name 'missing' is not defined")]
+
+
+@pytest.mark.slow
+def test_a_function_changes_its_arguments_for_the_test_as_it_would_in_the_kernel(kernel):
+    """A test cell runs in the grading process, the function in the kernel: what the function
+    does to its arguments (zeroing entries of an array, changing a dict) reaches the test's own
+    objects, so that a visible test that checks its inputs were left alone judges as in the
+    student's kernel."""
+    kernel.execute_interactive(
+        "def zero_negatives(a):\n    a[a < 0] = 0\n    return float(a.sum())\n"
+        "def step(parameters, rate):\n    parameters['W1'] -= rate\n"
+        "    parameters['b1'] = [0.0]\n    del parameters['old']\n",
+        timeout=30)
+    tests = judge.NotebookTests(tests={}, setup=("import numpy as np",),
+                                answer_functions=("step", "zero_negatives"))
+    graded = judge.Judge(tests, kernel, timeout=30)
+    cell = nbformat.v4.new_code_cell(
+        "a = np.array([-1.0, 2.0])\n"
+        "assert zero_negatives(a) == 2.0 and a.tolist() == [0.0, 2.0], a\n"
+        "W1 = np.ones(2)\n"
+        "parameters = {'W1': W1, 'old': 1}\n"
+        "assert step(parameters, 0.5) is None\n"
+        "assert W1.tolist() == [0.5, 0.5], 'the same array, changed in place'\n"
+        "assert parameters.keys() == {'W1', 'b1'} and parameters['b1'] == [0.0], parameters\n",
+        metadata={"nbgrader": {"grade_id": "t"}},
+    )
+    assert graded.run(cell) == []
