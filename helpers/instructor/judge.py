@@ -260,7 +260,7 @@ def _mirror(given, after) -> bool:
     elif isinstance(given, list) and isinstance(after, list):
         if len(given) != len(after):
             given[:] = after
-        for index, (item, item_after) in enumerate(zip(given, after)):
+        for index, (item, item_after) in enumerate(zip(given, after, strict=True)):
             if not _mirror(item, item_after):
                 given[index] = item_after
     else:
