@@ -31,7 +31,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_core.utils import run_sync
 from nbgrader import utils
 from nbgrader.api import Gradebook
@@ -97,13 +96,7 @@ class GradingExecute(Execute):
 
     def _sandboxed_manager(self, scratch: Path):
         """A manager for a sandboxed kernel whose kernelspec and sockets are in ``scratch``."""
-        km = self.kernel_manager_class(kernel_name=sandbox.KERNEL_NAME, config=self.config)
-        specs = sandbox.write_kernelspec(scratch)
-        km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(specs)])
-        sockets = scratch / "sockets"
-        sockets.mkdir()
-        km.transport, km.ip = "ipc", str(sockets / "kernel")
-        return km
+        return sandbox.kernel_manager(scratch, self.kernel_manager_class, config=self.config)
 
     async def async_start_new_kernel(self, **kwargs):
         # A kernel takes about half a second of CPU to start. The kernel of the student's next

@@ -24,6 +24,7 @@ Interface:
     problem() -> str | None       why the sandbox cannot run here, or None
     require()                     raise ``SandboxMissing`` with that reason
     write_kernelspec(folder) -> folder holding the ``backprop-sandbox`` kernelspec
+    kernel_manager(scratch, manager_class=None, **options) -> a manager of a sandboxed kernel
     bwrap_command(folder, connection_file, sockets, uid, kernel_command) -> argv
     LIMITS                        the resource limits (see ``set_limits``)
     main(argv)                    the kernel launcher
@@ -107,6 +108,23 @@ def write_kernelspec(folder: Path) -> Path:
         "interrupt_mode": "message",
     }))
     return spec.parent
+
+
+def kernel_manager(scratch: Path, manager_class=None, **options):
+    """A kernel manager (``manager_class``, default jupyter_client's ``KernelManager``) whose
+    kernel starts in this sandbox; its kernelspec and sockets go into ``scratch`` (created),
+    outside the notebook's folder."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    scratch = Path(scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
+    km = (manager_class or KernelManager)(kernel_name=KERNEL_NAME, **options)
+    km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(write_kernelspec(scratch))])
+    sockets = scratch / "sockets"
+    sockets.mkdir()
+    km.transport, km.ip = "ipc", str(sockets / "kernel")  # the sandbox has no network
+    return km
 
 
 def _namespaces() -> list[str]:

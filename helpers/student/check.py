@@ -71,11 +71,12 @@ class NotebookCheck:
                 and all(test.status != FAIL for test in self.tests))
 
 
-def check_notebook(path: Path, release: Path | None = None,
-                   timeout: float = CELL_TIMEOUT) -> NotebookCheck:
+def check_notebook(path: Path, release: Path | None = None, timeout: float = CELL_TIMEOUT,
+                   kernel_manager=None) -> NotebookCheck:
     """Run the notebook at ``path`` in its folder, on a copy in memory, and grade its tests as
     grading would: with the tests of the release notebook ``release`` (when given) in place of
-    edited or deleted ones, and the answer-cell rules applied."""
+    edited or deleted ones, and the answer-cell rules applied. ``kernel_manager``: as for
+    ``notebooks.run``."""
     if not path.exists():
         return NotebookCheck(
             path.stem, problem=f"{path.name} is not in {path.parent}: `make lab` restores it"
@@ -87,7 +88,7 @@ def check_notebook(path: Path, release: Path | None = None,
     if release is not None:
         restore_locked_cells(notebook, read_notebook(release))
     clear_outputs(notebook)
-    replies, problem = run(notebook, path.parent, timeout)
+    replies, problem = run(notebook, path.parent, timeout, kernel_manager=kernel_manager)
     tests = [
         grade_test_cell(cell, replies.get(index), problem)
         for index, cell in enumerate(notebook.cells)

@@ -216,22 +216,30 @@ def clear_outputs(notebook) -> None:
 
 
 def run(
-    notebook, folder: Path, timeout: float = CELL_TIMEOUT, *, env: dict[str, str] | None = None
+    notebook, folder: Path, timeout: float = CELL_TIMEOUT, *, env: dict[str, str] | None = None,
+    kernel_manager=None,
 ) -> tuple[dict[int, dict], str | None]:
     """Run every cell of ``notebook`` (in memory) beside a copy of ``folder``'s files, errors
     and all, under the rules grading applies (``helpers.student.execution``); return each
     cell's execute reply and what stopped the run early, if anything.
 
     ``env``: the kernel's environment (default: this process's, with no plot windows).
+    ``kernel_manager``: makes the manager of the kernel to run in from a scratch folder of its
+    own (default: nbclient's, for the notebook's kernel).
     """
     with tempfile.TemporaryDirectory(prefix="backprop-run-") as scratch:
         # as when graded: the folder's files without the ones grading leaves out (numpy.py)
         copy = Path(scratch) / folder.name
         shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(*IGNORED_FILES))
-        return _run_in(notebook, copy, timeout, env)
+        km = kernel_manager(Path(scratch) / "kernel") if kernel_manager else None
+        try:
+            return _run_in(notebook, copy, timeout, env, km)
+        finally:
+            if km is not None and km.has_kernel:  # nbclient stops only the kernels it made
+                km.shutdown_kernel(now=True)
 
 
-def _run_in(notebook, folder: Path, timeout: float, env: dict[str, str] | None):
+def _run_in(notebook, folder: Path, timeout: float, env: dict[str, str] | None, km=None):
     replies: dict[int, dict] = {}
 
     def remember(cell, cell_index: int, execute_reply: dict | None) -> None:
@@ -248,6 +256,7 @@ def _run_in(notebook, folder: Path, timeout: float, env: dict[str, str] | None):
 
     client = NotebookClient(
         notebook,
+        km=km,
         allow_errors=True,
         error_on_timeout={
             "ename": TIMEOUT_ERROR,
@@ -267,6 +276,9 @@ def _run_in(notebook, folder: Path, timeout: float, env: dict[str, str] | None):
         client.execute(cwd=str(folder), env=environment, stderr=subprocess.DEVNULL)
     except Exception as error:  # a kernel that died or never started: the rest did not run
         return replies, f"{type(error).__name__}: {first_line(str(error))}"
+    finally:
+        if km is not None and client.kc is not None:  # a manager of the caller's: its kernel
+            client.kc.stop_channels()  # is stopped by the caller, the channels here
     return replies, None
 
 

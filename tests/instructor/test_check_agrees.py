@@ -10,8 +10,15 @@ the samples that name a slip (``hints``), the check's message must name it.
 Only the notebooks a sample changes are checked (all seven for the solutions and the untouched
 release): the visible tests of a notebook depend on that notebook alone, since the earlier
 notebooks' functions are replaced by stand-ins (``helpers.stand_ins``) or fakes while they run.
-The attacks are left out: the check runs a student's code with the student's own rights, as on
-the student's machine, and the attacks would attack the machine running the tests.
+
+The check runs a student's code with the student's own rights, on the student's machine, where
+the course's instructor files are not. The attacks on the grader would attack the machine
+running these tests instead, so their check runs in grading's sandbox, which shows the kernel
+what a student's machine has (the environment, ``helpers`` without ``instructor/``, the
+notebook's folder) and keeps the rest of the machine out of reach. One attack is left out:
+``tampers_inside_the_kernel`` fools the visible tests by changing what they run with in the
+kernel. Grading runs its tests outside the kernel, where that cannot reach; the check runs them
+in the student's kernel, so a student who tampers with it only fools their own check.
 """
 
 from __future__ import annotations
@@ -20,19 +27,22 @@ import concurrent.futures
 
 import pytest
 
+from helpers.instructor import sandbox
 from helpers.instructor.samples import build, load_catalogue, points_per_test
 from helpers.student.check import FAIL, HIDDEN, PASS, REFUSED, check_notebook
 
 from project import NOTEBOOKS, PROJECT, RELEASE
 
-SAMPLES = [sample for sample in load_catalogue() if sample.kind != "attack"]
+FOOLS_ITS_OWN_CHECK = "tampers_inside_the_kernel"
+SAMPLES = [sample for sample in load_catalogue() if sample.name != FOOLS_ITS_OWN_CHECK]
 CELL_TIMEOUT = 30  # as test_samples grades them
 
 
 def notebooks_changed_by(sample) -> list[str]:
-    if sample.kind in ("solved", "untouched"):
+    if sample.kind == "solved" or sample.base == "untouched":
         return list(NOTEBOOKS)
-    named = {edit.notebook for edit in sample.edits} | set(sample.zero_notebooks)
+    named = {change.notebook for change in [*sample.edits, *sample.added]}
+    named |= set(sample.zero_notebooks)
     for action in sample.actions:
         kind, _, target = action.partition(":")
         named.add("01_loss" if kind == "extra_file" else target)  # a numpy.py beside them all
@@ -51,8 +61,9 @@ def checked(tmp_path_factory) -> dict:
         folder = build(sample, folders[sample.name] / "backprop", PROJECT)
         results = {}
         for notebook in notebooks_changed_by(sample):
-            outcome = check_notebook(folder / f"{notebook}.ipynb", RELEASE / f"{notebook}.ipynb",
-                                     timeout=CELL_TIMEOUT)
+            outcome = check_notebook(
+                folder / f"{notebook}.ipynb", RELEASE / f"{notebook}.ipynb", timeout=CELL_TIMEOUT,
+                kernel_manager=sandbox.kernel_manager if sample.kind == "attack" else None)
             for test in outcome.tests:
                 results[f"{notebook}:{test.grade_id}"] = (test.status, test.message)
             for grade_id, problems in outcome.refused.items():  # an answer cell, not a test
