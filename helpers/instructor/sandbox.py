@@ -111,15 +111,15 @@ def write_kernelspec(folder: Path) -> Path:
 
 
 def kernel_manager(scratch: Path, manager_class=None, **options):
-    """A kernel manager (``manager_class``, default jupyter_client's ``KernelManager``) whose
-    kernel starts in this sandbox; its kernelspec and sockets go into ``scratch`` (created),
-    outside the notebook's folder."""
+    """A kernel manager (``manager_class``, default jupyter_client's ``AsyncKernelManager``, as
+    nbclient's) whose kernel starts in this sandbox; its kernelspec and sockets go into
+    ``scratch`` (created), outside the notebook's folder."""
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     scratch = Path(scratch)
     scratch.mkdir(parents=True, exist_ok=True)
-    km = (manager_class or KernelManager)(kernel_name=KERNEL_NAME, **options)
+    km = (manager_class or AsyncKernelManager)(kernel_name=KERNEL_NAME, **options)
     km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(write_kernelspec(scratch))])
     sockets = scratch / "sockets"
     sockets.mkdir()

@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from helpers.student.execution import CELL_TIMEOUT, IGNORED_FILES, client_options
@@ -224,8 +225,8 @@ def run(
     cell's execute reply and what stopped the run early, if anything.
 
     ``env``: the kernel's environment (default: this process's, with no plot windows).
-    ``kernel_manager``: makes the manager of the kernel to run in from a scratch folder of its
-    own (default: nbclient's, for the notebook's kernel).
+    ``kernel_manager``: makes the manager of the kernel to run in, asynchronous as nbclient's,
+    from a scratch folder of its own (default: nbclient's, for the notebook's kernel).
     """
     with tempfile.TemporaryDirectory(prefix="backprop-run-") as scratch:
         # as when graded: the folder's files without the ones grading leaves out (numpy.py)
@@ -236,7 +237,7 @@ def run(
             return _run_in(notebook, copy, timeout, env, km)
         finally:
             if km is not None and km.has_kernel:  # nbclient stops only the kernels it made
-                km.shutdown_kernel(now=True)
+                run_sync(km.shutdown_kernel)(now=True)
 
 
 def _run_in(notebook, folder: Path, timeout: float, env: dict[str, str] | None, km=None):
